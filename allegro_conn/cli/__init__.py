@@ -1,0 +1,121 @@
+"""The root app, global options and the one place where errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from allegro_conn import __version__
+from allegro_conn.errors import AppError, Cancelled, ExitCode
+from allegro_conn.runtime import Runtime
+
+DEBUG_ENV = "ALLEGRO_CONN_DEBUG"
+
+
+def report(rt: Runtime, error: AppError) -> None:
+    """One line naming the problem and the fix, on stderr."""
+    line = f"error: {error.message}"
+    if error.hint:
+        line += f" {error.hint}"
+    print(line, file=rt.err)
+
+
+class AppGroup(TyperGroup):
+    """Runs every command; typed errors and Ctrl-C end here as a line and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            rt = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
+            report(rt, Cancelled())
+            raise typer.Exit(ExitCode.CANCELLED) from None
+        except AppError as exc:
+            rt = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
+            report(rt, exc)
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            # Unexpected: never a traceback (its locals could hold secrets) unless asked for.
+            if os.environ.get(DEBUG_ENV):
+                raise
+            rt = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
+            print(
+                f"error: internal error ({type(exc).__name__}). Set {DEBUG_ENV}=1 to see "
+                "the traceback, and please report it.",
+                file=rt.err,
+            )
+            raise typer.Exit(ExitCode.FAILURE) from None
+
+
+app = typer.Typer(
+    cls=AppGroup,
+    name="allegro-conn",
+    help="Create and manage OAuth 2.0 connections to Allegro, and hand valid tokens to scripts.",
+    epilog="Example: allegro-conn create shop --env sandbox --client web --all-scopes",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"allegro-conn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--config-dir",
+            metavar="DIR",
+            help="Config directory (default: $ALLEGRO_CONN_CONFIG_DIR, else the user config dir).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Create and manage OAuth 2.0 connections to Allegro, and hand valid tokens to scripts."""
+    rt = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
+    if config_dir:
+        rt.config_dir = config_dir
+    if rt.prompter is None and rt.interactive:
+        from allegro_conn.cli.prompter import QuestionaryPrompter
+
+        rt.prompter = QuestionaryPrompter(rt)
+    ctx.obj = rt
+
+
+def _register() -> None:
+    from allegro_conn.cli import clients, connections, misc
+
+    app.add_typer(clients.app, name="client")
+    connections.register(app)
+    misc.register(app)
+
+
+_register()
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the app the way the console script does, returning the exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="allegro-conn", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        return code if isinstance(code, int) else 1
+    return 0

@@ -1,0 +1,63 @@
+"""Output: JSON documents, rich tables on a terminal, tab-separated lines when piped."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from allegro_conn.runtime import Runtime
+
+
+def print_json(rt: Runtime, data: Any) -> None:
+    indent = 2 if rt.out_is_tty else None
+    print(json.dumps(data, indent=indent, ensure_ascii=False), file=rt.out)
+
+
+def print_table(
+    rt: Runtime, headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str
+) -> None:
+    """A table for people on a terminal; header-less tab-separated lines for pipes."""
+    if not rows:
+        info(rt, empty)
+        return
+    if not rt.out_is_tty:
+        for row in rows:
+            print("\t".join(cell.replace("\t", " ") for cell in row), file=rt.out)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console = Console(file=rt.out, no_color=bool(rt.env.get("NO_COLOR")), highlight=False)
+    console.print(table)
+
+
+def print_fields(rt: Runtime, pairs: Sequence[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in pairs)
+    for key, value in pairs:
+        print(f"{key + ':':<{width + 1}} {value}", file=rt.out)
+
+
+def info(rt: Runtime, message: str) -> None:
+    """Progress, hints and confirmations: stderr, never stdout."""
+    print(message, file=rt.err)
+
+
+def relative(seconds: float) -> str:
+    """'in 3 h', '5 min ago': coarse, for people."""
+    future = seconds >= 0
+    s = abs(seconds)
+    if s < 90:
+        text = f"{int(s)} s"
+    elif s < 90 * 60:
+        text = f"{round(s / 60)} min"
+    elif s < 48 * 3600:
+        text = f"{round(s / 3600)} h"
+    else:
+        text = f"{round(s / 86400)} days"
+    return f"in {text}" if future else f"{text} ago"
