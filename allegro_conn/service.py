@@ -275,9 +275,22 @@ def set_default(store: Store, name: str) -> Connection:
     return conn
 
 
-def save_connection(store: Store, conn: Connection, tokens: TokenSet) -> None:
+def check_new_connection_name(store: Store, name: str) -> str:
+    check_name(name)
+    clash = _find(store.load_connections(), name)
+    if clash is not None:
+        raise UsageError(
+            f"A connection named {clash!r} already exists.",
+            f"Pick another name, or authorize it again with 'allegro-conn reauth {clash}'.",
+        )
+    return name
+
+
+def save_connection(store: Store, conn: Connection, tokens: TokenSet, new: bool) -> None:
     """Store a new or re-authorized connection: tokens first, then the record."""
     with store.locked():
+        if new:
+            check_new_connection_name(store, conn.name)
         connections = store.load_connections()
         with store.token_lock(conn.name, timeout=30.0):
             store.write_tokens(conn.name, tokens)

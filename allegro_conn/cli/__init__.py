@@ -98,10 +98,11 @@ def root(
 
 
 def _register() -> None:
-    from allegro_conn.cli import clients, connections, misc
+    from allegro_conn.cli import clients, connections, create, misc
 
-    app.add_typer(clients.app, name="client")
+    create.register(app)
     connections.register(app)
+    app.add_typer(clients.app, name="client")
     misc.register(app)
 
 

@@ -135,3 +135,15 @@ Timeout = Annotated[
     float,
     typer.Option("--timeout", metavar="SECONDS", help="How long to wait for consent.", min=1),
 ]
+OptNewName = Annotated[
+    str | None, typer.Argument(help="A name for the new connection (asked when missing).")
+]
+ClientOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--client",
+        metavar="CLIENT",
+        help="The OAuth client to use (see 'allegro-conn client list').",
+        autocompletion=complete_client,
+    ),
+]

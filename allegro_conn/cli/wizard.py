@@ -5,15 +5,17 @@ Without a terminal nothing is asked: a missing value is a usage error naming its
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from allegro_conn import service
 from allegro_conn.cli import render
-from allegro_conn.errors import UsageError
+from allegro_conn.errors import Cancelled, UsageError
 from allegro_conn.guide import registration_guide
 from allegro_conn.models import DEFAULT_REDIRECT_URI, OAuthClient
 from allegro_conn.prompts import Choice
 from allegro_conn.runtime import Runtime
+from allegro_conn.scopes import SCOPES, check_scopes
 from allegro_conn.validate import (
     check_client_type,
     check_environment,
@@ -149,3 +151,150 @@ def ask_client_changes(rt: Runtime, current: OAuthClient) -> dict[str, Any]:
         "client_id": client_id,
         "client_secret": secret or None,
     }
+
+
+# -- create: the connection form -------------------------------------------------------------
+
+ADD_CLIENT = "__add_client__"
+EDIT_CLIENT = "__edit_client__"
+ALL_SCOPES_CHOICE = "all"
+PICK_SCOPES_CHOICE = "pick"
+
+
+@dataclass
+class ConnectionAnswers:
+    name: str
+    client: OAuthClient
+    scopes: list[str]  # empty: all scopes the app declares
+
+
+def _new_connection_name_problem(rt: Runtime, answer: str) -> str | None:
+    problem = name_problem(answer)
+    if problem:
+        return problem
+    if answer.casefold() in {n.casefold() for n in rt.store.load_connections()}:
+        return f"A connection named {answer!r} already exists."
+    return None
+
+
+def _pick_client(rt: Runtime, environment: str) -> OAuthClient:
+    """The OAuth client: an existing one, '+' a new one, or 'edit' one, as often as needed."""
+    ask = rt.ask()
+    while True:
+        clients = [c for _, c in sorted(rt.store.load_clients().items())]
+        here = [c for c in clients if c.environment == environment]
+        choices = [Choice(f"{c.name}  ({c.type}, client id {c.client_id})", c.name) for c in here]
+        choices.append(Choice("+ Add a new OAuth client", ADD_CLIENT))
+        if here:
+            choices.append(Choice("✎ Edit a client", EDIT_CLIENT))
+        picked = ask.select("OAuth client:", choices, here[0].name if here else ADD_CLIENT)
+        if picked == ADD_CLIENT:
+            spec = ask_client(
+                rt,
+                name=None,
+                environment=environment,
+                client_id=None,
+                secret_stdin=False,
+                kind=None,
+                redirect_uri=None,
+                app_name=None,
+            )
+            return service.add_client(rt.store, spec)
+        if picked == EDIT_CLIENT:
+            name = ask.select("Client to edit:", [Choice(c.name, c.name) for c in here])
+            current = service.get_client(rt.store, name)
+            service.edit_client(rt.store, name, ask_client_changes(rt, current))
+            render.info(rt, f"Updated OAuth client {name!r}.")
+            continue
+        return service.get_client(rt.store, picked)
+
+
+def scope_choices() -> list[Choice]:
+    """Every scope, grouped under headings, with its description."""
+    choices: list[Choice] = []
+    group = None
+    for scope in SCOPES:
+        if scope.group != group:
+            group = scope.group
+            choices.append(Choice(f"── {group} ──", None, separator=True))
+        choices.append(Choice(scope.name, scope.name, description=scope.description))
+    return choices
+
+
+def _pick_scopes(rt: Runtime) -> list[str]:
+    ask = rt.ask()
+    how = ask.select(
+        "Scopes:",
+        [
+            Choice("» Add all scopes (everything the app declares)", ALL_SCOPES_CHOICE),
+            Choice("> Choose scopes", PICK_SCOPES_CHOICE),
+        ],
+        ALL_SCOPES_CHOICE,
+    )
+    if how == ALL_SCOPES_CHOICE:
+        return []
+    picked: list[str] = ask.checkbox(
+        "Choose scopes (space toggles, enter confirms):", scope_choices()
+    )
+    return picked
+
+
+def ask_connection(
+    rt: Runtime,
+    *,
+    name: str | None,
+    environment: str | None,
+    client_name: str | None,
+    scopes: list[str] | None,
+    all_scopes: bool,
+) -> ConnectionAnswers:
+    """Name, environment, OAuth client and scopes: flags first, questions for the rest."""
+    environment = check_environment(environment) if environment else None
+    if name is not None:
+        service.check_new_connection_name(rt.store, name)
+    checked_scopes = check_scopes(scopes or [])
+    if all_scopes and checked_scopes:
+        raise UsageError("--scope and --all-scopes exclude each other.", "Pass one of them.")
+    client = service.get_client(rt.store, client_name) if client_name else None
+    if client is not None:
+        if environment is not None and environment != client.environment:
+            raise UsageError(
+                f"Client {client.name!r} belongs to {client.environment}, not {environment}.",
+                "Pick a client of that environment, or drop --env.",
+            )
+        environment = client.environment
+    asking = rt.interactive
+    if name is None:
+        if not asking:
+            raise missing("connection name", "NAME (e.g. allegro-conn create shop ...)")
+        name = rt.ask().text(
+            "Connection name:", validate=lambda a: _new_connection_name_problem(rt, a)
+        )
+    if environment is None:
+        if not asking:
+            raise missing("environment", "--env production|sandbox (or --client)")
+        environment = rt.ask().select("Environment:", ENV_CHOICES)
+    if client is None:
+        if not asking:
+            raise missing("OAuth client", "--client NAME (see 'allegro-conn client list')")
+        client = _pick_client(rt, environment)
+    if not checked_scopes and not all_scopes:
+        if not asking:
+            raise missing("scopes", "--scope SCOPE (repeatable) or --all-scopes")
+        checked_scopes = _pick_scopes(rt)
+    return ConnectionAnswers(name=name, client=client, scopes=checked_scopes)
+
+
+def confirm_summary(rt: Runtime, answers: ConnectionAnswers, flow: str) -> None:
+    """On a terminal: show what will happen and ask before opening anything."""
+    scopes = " ".join(answers.scopes) if answers.scopes else "all the app declares"
+    for line in (
+        f"  name:        {answers.name}",
+        f"  environment: {answers.client.environment}",
+        f"  client:      {answers.client.name} ({answers.client.client_id})",
+        f"  scopes:      {scopes}",
+        f"  flow:        {flow}",
+    ):
+        render.info(rt, line)
+    if not rt.ask().confirm("Authorize this connection now?", True):
+        raise Cancelled("Nothing was saved.")
