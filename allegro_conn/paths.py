@@ -25,7 +25,9 @@ def quick_default_dir(env: Mapping[str, str]) -> str | None:
     """platformdirs' answer on Linux/BSD without importing it; None elsewhere."""
     if sys.platform.startswith(("win", "darwin")):
         return None
-    base = env.get("XDG_CONFIG_HOME", "").strip() or os.path.expanduser("~/.config")
+    base = env.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(base):  # the XDG spec: relative values are invalid and ignored
+        base = os.path.expanduser("~/.config")
     return os.path.join(base, APP_NAME)
 
 
