@@ -273,6 +273,8 @@ def test_scopes_granted_are_requested_and_declared(http: httpx.Client, emu: Emul
     bad = location_params(authorize(http, scope="allegro:api:profile:read nonsense", state="q"))
     assert bad["error"] == "invalid_scope" and "nonsense" in bad["error_description"]
     assert bad["state"] == "q"
+    commas = location_params(authorize(http, scope="allegro:api:bids,allegro:api:ratings"))
+    assert commas["error"] == "invalid_scope"
     emu.add_client(
         "narrow",
         "s",
@@ -581,7 +583,11 @@ def test_rest_authentication_errors(http: httpx.Client, emu: Emulator) -> None:
         "error_description": "Full authentication is required to access this resource",
     }
     foreign = api(http, "eyJhbGciOiJIUzI1NiJ9.e30.c2ln", "/me")
-    assert foreign.status_code == 401 and foreign.json()["error"] == "invalid_token"
+    assert foreign.status_code == 401
+    assert foreign.json() == {
+        "error": "invalid_token",
+        "error_description": "Cannot convert access token to JSON",
+    }
     assert re.fullmatch(r"[0-9a-f]{32}", missing.headers["trace-id"])
     assert missing.headers["trace-id"] != foreign.headers["trace-id"]
 

@@ -38,9 +38,9 @@ def grant_scopes(client: EmulatorClient, scope: str | None) -> tuple[tuple[str, 
     """
     if scope is None or not scope.strip():
         return client.scopes, []
-    requested = scope.split(" ")  # §7: separated by a single space; "a  b" has an empty name
+    requested = scope.strip().split(" ")  # §7: a single space; "a  b" has an empty name
     known = set(ALL_SCOPES) | set(client.scopes)
-    invalid = [s for s in requested if s not in known]
+    invalid = [s or '""' for s in requested if s not in known]
     if invalid:
         return (), invalid
     granted = order_scopes(s for s in requested if s in client.scopes)
