@@ -159,7 +159,7 @@ class Store:
         records = self._records(self.clients_file, "clients")
         try:
             return {name: OAuthClient.from_dict(rec) for name, rec in records.items()}
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"{self.clients_file} has a malformed client ({exc}).") from None
 
     def save_clients(self, clients: dict[str, OAuthClient]) -> None:
@@ -172,7 +172,7 @@ class Store:
         records = self._records(self.connections_file, "connections")
         try:
             return {name: Connection.from_dict(rec) for name, rec in records.items()}
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise StoreError(
                 f"{self.connections_file} has a malformed connection ({exc})."
             ) from None
@@ -197,7 +197,7 @@ class Store:
             return None
         try:
             return TokenSet.from_dict(data)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"{path} is not a valid token file ({exc}).") from None
 
     def write_tokens(self, connection: str, tokens: TokenSet) -> None:
