@@ -98,12 +98,14 @@ def root(
 
 
 def _register() -> None:
-    from allegro_conn.cli import clients, connections, create, misc
+    from allegro_conn.cli import clients, connections, create, demo, misc, tokens
 
     create.register(app)
     connections.register(app)
+    tokens.register(app)
     app.add_typer(clients.app, name="client")
     misc.register(app)
+    demo.register(app)
 
 
 _register()
