@@ -91,10 +91,14 @@ def refresh_locked(
     name = conn.name
     with store.token_lock(name, LOCK_WAIT):
         current = store.read_tokens(name)
-        if current is not None and current.access_token != seen.access_token:
-            # another process refreshed (or re-authorized) while we waited for the lock
-            if not current.needs_reauth and current.expires_at - rt.clock() > min(min_ttl, 60):
-                return current, False
+        # another process refreshed (or re-authorized) while we waited for the lock
+        if (
+            current is not None
+            and current.access_token != seen.access_token
+            and not current.needs_reauth
+            and current.expires_at - rt.clock() > min(min_ttl, 60)
+        ):
+            return current, False
         current = _usable(current, name, force)
         if not current.refresh_token:
             raise AuthNeeded(f"Connection {name!r} has no refresh token.", reauth_hint(name))
