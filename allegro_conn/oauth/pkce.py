@@ -6,7 +6,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 
 def _b64url(data: bytes) -> str:
@@ -49,19 +49,11 @@ class AuthRequest:
         if self.prompt_confirm:
             # lets the user pick the account when several are signed in (allegro-api.md §2.1)
             params["prompt"] = "confirm"
-        query = urlencode(params, quote_via=_quote)
+        # spaces as %20, never '+': Allegro wants the scope list "%20"-separated (§2.1)
+        query = "&".join(f"{key}={quote(value, safe='')}" for key, value in params.items())
         return f"{self.auth_base}/auth/oauth/authorize?{query}"
 
     def state_matches(self, candidate: str | None) -> bool:
         return candidate is not None and secrets.compare_digest(
             candidate.encode("utf-8"), self.state.encode("utf-8")
         )
-
-
-def _quote(
-    value: str, safe: str = "", encoding: str | None = None, errors: str | None = None
-) -> str:
-    from urllib.parse import quote
-
-    # spaces as %20, never '+': Allegro wants the scope list "%20"-separated (allegro-api.md §2.1)
-    return quote(value, safe="", encoding=encoding, errors=errors)
