@@ -97,14 +97,19 @@ AppName = Annotated[
     ),
 ]
 ClientName = Annotated[
-    str, typer.Argument(help="The client's local name.", autocompletion=complete_client)
+    str,
+    typer.Argument(metavar="NAME", help="The client's local name.", autocompletion=complete_client),
 ]
 ConnName = Annotated[
-    str, typer.Argument(help="The connection's name.", autocompletion=complete_connection)
+    str,
+    typer.Argument(
+        metavar="NAME", help="The connection's name.", autocompletion=complete_connection
+    ),
 ]
 OptConnName = Annotated[
     str | None,
     typer.Argument(
+        metavar="NAME",
         help="The connection's name (default: the default connection).",
         autocompletion=complete_connection,
     ),
@@ -136,7 +141,8 @@ Timeout = Annotated[
     typer.Option("--timeout", metavar="SECONDS", help="How long to wait for consent.", min=1),
 ]
 OptNewName = Annotated[
-    str | None, typer.Argument(help="A name for the new connection (asked when missing).")
+    str | None,
+    typer.Argument(metavar="NAME", help="A name for the new connection (asked when missing)."),
 ]
 ClientOpt = Annotated[
     str | None,
