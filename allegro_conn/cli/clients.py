@@ -15,6 +15,7 @@ from allegro_conn.runtime import Runtime
 
 app = typer.Typer(
     help="Register and manage the OAuth clients (apps) you created in Allegro's portal.",
+    epilog="Example: allegro-conn client add shopapp --env sandbox --client-id ID",
     no_args_is_help=True,
 )
 
