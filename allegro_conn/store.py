@@ -60,13 +60,17 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def _tighten(path: Path, mode: int) -> None:
-    """Make `path` no more open than `mode` (0600 files, 0700 directories)."""
+    """Make `path` no more open than `mode` (0600 files, 0700 directories).
+
+    Best effort: a read-only mount or a file owned by someone else stays as it is, and is
+    still read; new files are written 0600 whatever happens here.
+    """
     try:
         current = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
+        if current & ~mode:
+            path.chmod(current & mode)
+    except OSError:
         return
-    if current & ~mode:
-        path.chmod(current & mode)
 
 
 class Store:
