@@ -72,7 +72,7 @@ def normalize_client(spec: ClientSpec) -> OAuthClient:
         client_secret=spec.client_secret,
         type=kind,
         redirect_uri=redirect,
-        app_name=(spec.app_name or name).strip(),
+        app_name=(spec.app_name or "").strip() or name,
     )
 
 
