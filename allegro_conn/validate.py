@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from urllib.parse import urlsplit
 
 from allegro_conn.errors import UsageError
@@ -19,7 +20,7 @@ def name_problem(name: str, what: str = "connection") -> str | None:
         return f"A {what} name has at most {MAX_NAME} characters ({len(name)} given)."
     if "/" in name:
         return f"A {what} name cannot contain '/'."
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+    if any(unicodedata.category(ch) == "Cc" for ch in name):  # C0, DEL and C1
         return f"A {what} name cannot contain control characters."
     if name != name.strip():
         return f"A {what} name cannot start or end with spaces."
@@ -79,7 +80,7 @@ def redirect_uri_problem(uri: str) -> str | None:
         return "The redirect URI must be http://localhost:PORT/PATH (private and public IPs fail)."
     if parts.scheme == "https":
         return "Use http:// for localhost: the local listener does not speak TLS."
-    if port is None:
+    if not port:
         return "The redirect URI needs an explicit port, e.g. http://localhost:8976/callback."
     if parts.fragment:
         return "A redirect URI cannot have a #fragment."
