@@ -267,6 +267,7 @@ def test_list_tightens_a_world_readable_clients_file(cli: Cli, config_dir: Path)
         ("http://example.com:8976/callback", "'example.com'"),
         ("http://192.168.1.10:8976/callback", "private"),
         ("http://localhost/callback", "port"),
+        ("http://localhost:0/callback", "port"),
         ("http://localhost:8976/callback#top", "fragment"),
         ("localhost:8976/callback", "not an absolute"),
         ("http://localhost:99999/callback", "not a valid URL"),
@@ -289,7 +290,9 @@ def test_add_refuses_a_duplicate_name_ignoring_case(cli: Cli, config_dir: Path, 
     assert (config_dir / "clients.json").read_bytes() == before
 
 
-@pytest.mark.parametrize("name", ["", "x" * 65, "a/b", "tab\there", "bell\x07", " padded"])
+@pytest.mark.parametrize(
+    "name", ["", "x" * 65, "a/b", "tab\there", "bell\x07", "csi\x9b2J", "del\x7f", " padded"]
+)
 def test_add_refuses_an_invalid_name(cli: Cli, config_dir: Path, name: str) -> None:
     assert_usage_error(add(cli, name), "name")
     assert not (config_dir / "clients.json").exists()
@@ -298,6 +301,13 @@ def test_add_refuses_an_invalid_name(cli: Cli, config_dir: Path, name: str) -> N
 def test_add_accepts_a_64_character_name(cli: Cli, config_dir: Path) -> None:
     assert add(cli, "x" * 64).exit_code == 0
     assert list(stored(config_dir)) == ["x" * 64]
+
+
+def test_a_blank_app_name_falls_back_to_the_local_name(cli: Cli, config_dir: Path) -> None:
+    assert add(cli, "shopapp", "--app-name", "   ").exit_code == 0
+    assert stored(config_dir)["shopapp"]["app_name"] == "shopapp"
+    assert cli("client", "edit", "shopapp", "--app-name", " ").exit_code == 0
+    assert stored(config_dir)["shopapp"]["app_name"] == "shopapp"
 
 
 @pytest.mark.parametrize(

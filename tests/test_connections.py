@@ -285,8 +285,10 @@ def test_rename_onto_an_existing_name_is_refused(cli: Cli, config_dir: Path, new
         ("bad\x01name", "control"),
         ("tab\tname", "control"),
         ("del\x7f", "control"),
+        ("csi\x9b2J", "control"),
+        ("nl\nname", "control"),
     ],
-    ids=["empty", "65-chars", "slash", "control", "tab", "del"],
+    ids=["empty", "65-chars", "slash", "control", "tab", "del", "c1-csi", "newline"],
 )
 def test_rename_to_an_invalid_name_is_refused(
     cli: Cli, config_dir: Path, new: str, needle: str

@@ -211,6 +211,20 @@ def test_an_open_file_is_tightened_when_read(store: Store) -> None:
     assert mode(store.clients_file) == 0o600
 
 
+def test_tightening_is_best_effort_on_a_file_that_cannot_be_changed(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only mount (say, a mounted secret) refuses chmod; the file is still read."""
+    store.save_clients({"shopapp": client()})
+    store.clients_file.chmod(0o644)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(os, "chmod", refuse)
+    assert store.load_clients() == {"shopapp": client()}
+
+
 def test_an_unwritable_config_dir_is_a_store_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
