@@ -2,11 +2,15 @@
 
 Anything unusual (another flag, a token about to expire, consent needed, an unreadable
 file) returns None and the full app takes over, with its messages and refresh logic.
+
+`token` runs inside `$(...)` in loops, so every import counts: the `json` package pulls in
+`re`, `enum`, `functools` and `collections` (about as long as the interpreter's own start
+without an editable install), so the files are parsed with `_json`'s C scanner, which
+`json` itself uses; `json` is the fallback where `_json` is missing.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -15,6 +19,38 @@ from allegro_conn import paths
 
 DEFAULT_MIN_TTL = 300.0
 REFRESH_WARN_AGE = 80 * 86400
+
+
+class _Decoder:
+    """What `_json.make_scanner` reads from a `json.JSONDecoder`: plain JSON, no hooks."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+
+    @staticmethod
+    def parse_constant(name: str) -> float:
+        raise ValueError(f"{name} is not JSON")
+
+
+def load_json(raw: bytes) -> object:
+    """`json.loads(raw)` for the UTF-8 files the store writes; ValueError when malformed."""
+    try:
+        from _json import make_scanner
+    except ImportError:  # pragma: no cover - not CPython
+        import json
+
+        return json.loads(raw)
+    text = raw.decode("utf-8").strip(" \t\n\r")
+    try:
+        value, end = make_scanner(_Decoder)(text, 0)  # type: ignore[arg-type]
+    except StopIteration:
+        raise ValueError("not JSON") from None
+    if end != len(text):
+        raise ValueError("extra data after the JSON document")
+    return value
 
 
 def _parse(args: list[str]) -> tuple[str | None, str | None, float] | None:
@@ -64,12 +100,15 @@ def serve_token(args: list[str]) -> int | None:
     try:
         if name is None:
             with open(os.path.join(root, paths.SETTINGS_FILE), "rb") as fh:
-                name = json.loads(fh.read()).get("default")
+                settings = load_json(fh.read())
+            name = settings.get("default") if isinstance(settings, dict) else None
             if not isinstance(name, str):
                 return None
         token_path = os.path.join(root, paths.TOKENS_DIR, paths.token_file_name(name))
         with open(token_path, "rb") as fh:
-            data = json.loads(fh.read())
+            data = load_json(fh.read())
+        if not isinstance(data, dict):
+            return None
         if data.get("version") != 1 or data.get("needs_reauth"):
             return None
         access = data["access_token"]

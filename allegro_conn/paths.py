@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+
+TYPE_CHECKING = False  # not typing's: importing typing (or collections.abc) costs `token` time
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 APP_NAME = "allegro-conn"
 ENV_CONFIG_DIR = "ALLEGRO_CONN_CONFIG_DIR"
