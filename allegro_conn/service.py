@@ -13,6 +13,7 @@ from allegro_conn.validate import (
     check_client_type,
     check_environment,
     check_name,
+    check_no_controls,
     check_redirect_uri,
 )
 
@@ -53,6 +54,8 @@ class ClientSpec:
 def normalize_client(spec: ClientSpec) -> OAuthClient:
     name = check_name(spec.name, "client")
     kind = check_client_type(spec.type)
+    check_no_controls(spec.client_id.strip(), "client id", "--client-id")
+    check_no_controls((spec.app_name or "").strip(), "application name", "--app-name")
     if not spec.client_id.strip():
         raise UsageError("The client id cannot be empty.", "Pass --client-id.")
     if not spec.client_secret:

@@ -34,6 +34,13 @@ def check_name(name: str, what: str = "connection") -> str:
     return name
 
 
+def check_no_controls(value: str, what: str, flag: str) -> str:
+    """Refuse control characters (a newline would break HTTP headers and piped output)."""
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise UsageError(f"The {what} cannot contain control characters.", f"Check {flag}.")
+    return value
+
+
 def check_environment(value: str) -> str:
     env = value.strip().lower()
     if env in ("prod", "production", "allegro.pl"):
