@@ -23,7 +23,7 @@ def print_table(
         return
     if not rt.out_is_tty:
         for row in rows:
-            print("\t".join(cell.replace("\t", " ") for cell in row), file=rt.out)
+            print("\t".join(_one_line(cell) for cell in row), file=rt.out)
         return
     from rich.console import Console
     from rich.table import Table
@@ -35,6 +35,11 @@ def print_table(
         table.add_row(*row)
     console = Console(file=rt.out, no_color=bool(rt.env.get("NO_COLOR")), highlight=False)
     console.print(table)
+
+
+def _one_line(cell: str) -> str:
+    """A cell of a tab-separated line: no tabs or line breaks inside."""
+    return cell.replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
 
 def print_fields(rt: Runtime, pairs: Sequence[tuple[str, str]]) -> None:
