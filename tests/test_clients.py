@@ -311,6 +311,22 @@ def test_a_blank_app_name_falls_back_to_the_local_name(cli: Cli, config_dir: Pat
 
 
 @pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--app-name", "Shop\nApp"), ("--app-name", "Shop\x1b[31m"), ("--client-id", "X\r\nY")],
+)
+def test_add_refuses_control_characters_in_id_and_app_name(
+    cli: Cli, config_dir: Path, flag: str, value: str
+) -> None:
+    assert_usage_error(add(cli, "shopapp", flag, value), "control characters", flag)
+    assert not (config_dir / "clients.json").exists()
+
+
+def test_add_strips_a_client_id_pasted_with_a_line_break(cli: Cli, config_dir: Path) -> None:
+    assert add(cli, "shopapp", "--client-id", " X-1\n").exit_code == 0
+    assert stored(config_dir)["shopapp"]["client_id"] == "X-1"
+
+
+@pytest.mark.parametrize(
     ("flag", "value", "needle"),
     [("--env", "staging", "Unknown environment"), ("--type", "server", "Unknown client type")],
 )

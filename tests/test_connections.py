@@ -186,6 +186,14 @@ def test_list_says_which_connections_need_reauth(cli: Cli, config_dir: Path) -> 
     assert result.stdout.rstrip("\n").split("\t")[-1] == "needs reauth"
 
 
+def test_list_piped_keeps_one_line_per_connection(cli: Cli, config_dir: Path) -> None:
+    seed(config_dir, "shop", account=Account("1", "odd\nlogin\twith breaks"))
+    seed(config_dir, "tail")
+    lines = at(cli, "list").stdout.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["shop", "tail"]
+    assert all(len(line.split("\t")) == 6 for line in lines)
+
+
 # -- show ----------------------------------------------------------------------------------------
 
 
