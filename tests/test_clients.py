@@ -467,7 +467,7 @@ def test_help_of_add_offers_no_secret_flag_but_stdin(capsys: pytest.CaptureFixtu
     assert info.value.code == 0
     text = capsys.readouterr().out
     assert "--client-secret-stdin" in text
-    assert "--client-secret " not in text.replace("--client-secret-stdin", "")
+    assert "--client-secret" not in text.replace("--client-secret-stdin", "")
 
 
 # -- interactive add -----------------------------------------------------------------------------
@@ -670,6 +670,14 @@ def test_edit_to_device_drops_the_redirect_uri(cli: Cli, config_dir: Path) -> No
     assert cli("client", "edit", "shopapp", "--type", "device").exit_code == 0
     assert stored(config_dir)["shopapp"]["type"] == "device"
     assert stored(config_dir)["shopapp"]["redirect_uri"] is None
+
+
+def test_edit_from_device_to_browser_gets_the_default_redirect_uri(
+    cli: Cli, config_dir: Path
+) -> None:
+    add(cli, "dev", "--type", "device")
+    assert cli("client", "edit", "dev", "--type", "browser").exit_code == 0
+    assert stored(config_dir)["dev"]["redirect_uri"] == REDIRECT
 
 
 def test_edit_finds_the_client_ignoring_case(cli: Cli, config_dir: Path) -> None:

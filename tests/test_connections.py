@@ -379,6 +379,15 @@ def test_delete_interactive_yes_deletes(cli: Cli, config_dir: Path) -> None:
     assert not Store(config_dir).token_file("shop").exists()
 
 
+def test_delete_interactive_ctrl_c_cancels_with_130(cli: Cli, config_dir: Path) -> None:
+    seed(config_dir, "shop")
+    prompter = ScriptedPrompter({"Delete connection 'shop' and its tokens?": KeyboardInterrupt()})
+    result = cli("delete", "shop", prompter=prompter, stdin_tty=True)
+    assert result.exit_code == 130
+    assert result.stdout == ""
+    assert list(Store(config_dir).load_connections()) == ["shop"]
+
+
 def test_delete_unknown_is_a_usage_error(cli: Cli, config_dir: Path) -> None:
     seed(config_dir, "shop")
     assert_usage_error(cli("delete", "nope", "--yes"), "'nope'")
