@@ -24,6 +24,14 @@ def report(rt: Runtime, error: AppError) -> None:
     print(line, file=rt.err)
 
 
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 class AppGroup(TyperGroup):
     """Runs every command; typed errors and Ctrl-C end here as a line and an exit code."""
 
@@ -38,8 +46,12 @@ class AppGroup(TyperGroup):
             rt = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
             report(rt, exc)
             raise typer.Exit(exc.exit_code) from None
-        except (typer.Exit, typer.Abort, SystemExit):
-            raise
+        except BrokenPipeError:
+            # `allegro-conn list | head -1`: the reader left; say nothing more
+            _silence_stdout()
+            raise typer.Exit(ExitCode.FAILURE) from None
+        except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
+            raise  # typer's own usage errors keep their exit code 2
         except Exception as exc:
             # Unexpected: never a traceback (its locals could hold secrets) unless asked for.
             if os.environ.get(DEBUG_ENV):
