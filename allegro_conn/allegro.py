@@ -22,8 +22,17 @@ def user_agent(client: OAuthClient) -> str:
 
     Spaces in the registered name may be written as '-'.
     """
-    name = (client.app_name or client.name).strip().replace(" ", "-")
+    name = ascii_name((client.app_name or client.name).strip()).replace(" ", "-")
     return f"{name}/{__version__} (+{PROJECT_URL})"
+
+
+def ascii_name(name: str) -> str:
+    """HTTP headers are ASCII: "Mój Sklep" becomes "Moj Sklep" (ł and Ł by hand)."""
+    import unicodedata
+
+    name = name.replace("ł", "l").replace("Ł", "L")
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return folded or "allegro-conn"
 
 
 def api_headers(client: OAuthClient, access_token: str) -> dict[str, str]:

@@ -100,6 +100,14 @@ class Connection:
         )
 
 
+def _optional_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, not {value!r}")
+    return float(value)
+
+
 @dataclass
 class TokenSet:
     """What the token endpoint gave us, with times as epoch seconds."""
@@ -123,8 +131,8 @@ class TokenSet:
             expires_at=float(data["expires_at"]),
             token_type=str(data.get("token_type") or "bearer"),
             scope=str(data.get("scope") or ""),
-            refresh_issued_at=data.get("refresh_issued_at"),
-            needs_reauth=data.get("needs_reauth"),
+            refresh_issued_at=_optional_float(data.get("refresh_issued_at")),
+            needs_reauth=str(data["needs_reauth"]) if data.get("needs_reauth") else None,
         )
 
     @property

@@ -12,6 +12,7 @@ Layout (every file 0600, every directory 0700):
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import stat
@@ -27,6 +28,7 @@ from allegro_conn.models import Connection, OAuthClient, TokenSet
 
 SCHEMA_VERSION = 1
 LOCK_TIMEOUT = 10.0
+STALE_TEMP_AGE = 600.0  # a live writer holds its temp file for milliseconds
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -44,6 +46,18 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+    _remove_stale_temps(path)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Temp files of writers that were killed mid-write (they may hold secrets)."""
+    import time
+
+    cutoff = time.time() - STALE_TEMP_AGE
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if stale.stat().st_mtime < cutoff:
+                stale.unlink()
 
 
 def _fsync_dir(directory: Path) -> None:

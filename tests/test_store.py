@@ -364,3 +364,27 @@ def test_config_lock_and_token_locks_are_separate(store: Store) -> None:
     with store.locked(), store.token_lock("shop", 0.05), store.token_lock("other", 0.05):
         assert store.lock_file.exists()
         assert store.token_lock_file("shop").exists()
+
+
+def test_stale_temp_files_of_killed_writers_are_removed(tmp_path: Path) -> None:
+    target = tmp_path / "tokens.json"
+    stale = tmp_path / ".tokens.json.dead.tmp"
+    fresh = tmp_path / ".tokens.json.live.tmp"
+    for leftover in (stale, fresh):
+        leftover.write_bytes(b'{"access_token": "secret"')
+    old = os.stat(stale).st_mtime - 3600
+    os.utime(stale, (old, old))
+    atomic_write(target, b"{}")
+    assert not stale.exists()
+    assert fresh.exists()  # a writer may still be using it
+
+
+def test_a_token_file_with_a_string_time_is_a_store_error(store: Store) -> None:
+    store.write_tokens("shop", TokenSet("a", "r", 1.0, refresh_issued_at=2.0))
+    path = store.token_file("shop")
+    data = json.loads(path.read_text())
+    data["refresh_issued_at"] = "yesterday"
+    path.write_text(json.dumps(data))
+    with pytest.raises(StoreError) as caught:
+        store.read_tokens("shop")
+    assert str(path) in caught.value.message

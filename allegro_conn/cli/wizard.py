@@ -64,9 +64,9 @@ def _new_client_name_problem(rt: Runtime, answer: str) -> str | None:
     problem = name_problem(answer, "client")
     if problem:
         return problem
-    existing = {n.casefold() for n in rt.store.load_clients()}
-    if answer.casefold() in existing:
-        return f"A client named {answer!r} already exists."
+    for existing in rt.store.load_clients():
+        if existing.casefold() == answer.casefold():
+            return f"A client named {existing!r} already exists."
     return None
 
 
@@ -86,6 +86,10 @@ def ask_client(
     environment = check_environment(environment) if environment else None
     kind = check_client_type(kind) if kind else None
     redirect_uri = check_redirect_uri(redirect_uri) if redirect_uri else None
+    if name is not None:
+        problem = _new_client_name_problem(rt, name)
+        if problem:
+            raise UsageError(problem, "Pick another name, or change it with 'client edit'.")
     asking = rt.interactive
     if name is None:
         if not asking:
@@ -172,8 +176,9 @@ def _new_connection_name_problem(rt: Runtime, answer: str) -> str | None:
     problem = name_problem(answer)
     if problem:
         return problem
-    if answer.casefold() in {n.casefold() for n in rt.store.load_connections()}:
-        return f"A connection named {answer!r} already exists."
+    for existing in rt.store.load_connections():
+        if existing.casefold() == answer.casefold():
+            return f"A connection named {existing!r} already exists."
     return None
 
 
