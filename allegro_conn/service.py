@@ -17,7 +17,7 @@ from allegro_conn.validate import (
     check_redirect_uri,
 )
 
-REFRESH_WARN_AGE = 80 * 86400
+REFRESH_END_WARNING = 10 * 86400  # the refresh token ends within ten days
 
 
 def iso(ts: float | None) -> str | None:
@@ -221,12 +221,16 @@ def connection_view(
     }
 
 
-def connection_status(tokens: TokenSet | None, now: float) -> str:
+def connection_status(conn: Connection, tokens: TokenSet | None, now: float) -> str:
     if tokens is None or tokens.needs_reauth:
         return "needs reauth"
     refresh_end = tokens.refresh_expires_at
     if refresh_end is not None and refresh_end <= now:
         return "needs reauth"
+    if conn.last_test is not None and not conn.last_test.ok:
+        return "last test failed"
+    if refresh_end is not None and refresh_end - now < REFRESH_END_WARNING:
+        return "consent ends soon"
     if tokens.expires_at <= now:
         return "expired (refreshes on use)"
     return "ok"

@@ -126,9 +126,10 @@ def test_list_piped_prints_tab_separated_lines_without_header(cli: Cli, config_d
             "login-alpha (12345)",
             "2",
             "60 s ago",
+            "in 89 days",
             "expired (refreshes on use)",
         ],
-        ["shop", "sandbox", "login-shop (12345)", "2", "in 60 min", "ok"],
+        ["shop", "sandbox", "login-shop (12345)", "2", "in 60 min", "in 89 days", "ok"],
     ]
 
 
@@ -191,7 +192,7 @@ def test_list_piped_keeps_one_line_per_connection(cli: Cli, config_dir: Path) ->
     seed(config_dir, "tail")
     lines = at(cli, "list").stdout.splitlines()
     assert [line.split("\t")[0] for line in lines] == ["shop", "tail"]
-    assert all(len(line.split("\t")) == 6 for line in lines)
+    assert all(len(line.split("\t")) == 7 for line in lines)
 
 
 # -- show ----------------------------------------------------------------------------------------
@@ -502,3 +503,21 @@ def test_corrupt_settings_file_fails_naming_it(cli: Cli, config_dir: Path) -> No
     for args in (("default",), ("list",), ("show", "shop")):
         assert_failed_naming(cli(*args), path)
     assert path.read_bytes() == b'{"version": 1, "default": "sh'
+
+
+def test_list_status_shows_a_failed_last_test(cli: Cli, config_dir: Path) -> None:
+    seed(config_dir, "shop", last_test=LastTest(at="2027-01-01T00:00:00Z", ok=False, error="x"))
+    result = at(cli, "list")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.rstrip("\n").split("\t")[-1] == "last test failed"
+
+
+def test_list_warns_when_consent_ends_within_ten_days(cli: Cli, config_dir: Path) -> None:
+    seed(config_dir, "shop")
+    store = Store(config_dir)
+    tokens = store.read_tokens("shop")
+    assert tokens is not None
+    tokens.refresh_issued_at = NOW - 85 * 86400
+    store.write_tokens("shop", tokens)
+    row = at(cli, "list").stdout.rstrip("\n").split("\t")
+    assert row[-2:] == ["in 5 days", "consent ends soon"]

@@ -30,6 +30,12 @@ def _last_test(conn: Connection) -> str:
     return f"{result} ({conn.last_test.at})"
 
 
+def _consent_ends(tokens: TokenSet | None, now: float) -> str:
+    """When the refresh token (about 3 months, renewed by every refresh) runs out."""
+    end = tokens.refresh_expires_at if tokens else None
+    return render.relative(end - now) if end is not None else "-"
+
+
 def _consent_until(tokens: TokenSet | None, now: float) -> str:
     end = tokens.refresh_expires_at if tokens else None
     if end is None:
@@ -56,11 +62,20 @@ def list_(ctx: typer.Context, json_: options.Json = False) -> None:
             _account(c),
             str(len(c.scopes)),
             _expiry(t, now),
-            service.connection_status(t, now),
+            _consent_ends(t, now),
+            service.connection_status(c, t, now),
         ]
         for c, t in items
     ]
-    headers = ["NAME", "ENVIRONMENT", "ACCOUNT", "SCOPES", "TOKEN EXPIRES", "STATUS"]
+    headers = [
+        "NAME",
+        "ENVIRONMENT",
+        "ACCOUNT",
+        "SCOPES",
+        "TOKEN EXPIRES",
+        "CONSENT ENDS",
+        "STATUS",
+    ]
     render.print_table(rt, headers, rows, "No connections yet. Make one: allegro-conn create")
 
 
@@ -82,7 +97,7 @@ def show(ctx: typer.Context, name: options.ConnName, json_: options.Json = False
         ("environment", conn.environment),
         ("client", conn.client),
         ("account", _account(conn)),
-        ("status", service.connection_status(tokens, now)),
+        ("status", service.connection_status(conn, tokens, now)),
         ("access token", "******** (expires " + _expiry(tokens, now) + ")"),
         ("consent needed again", _consent_until(tokens, now)),
         ("scopes", " ".join(conn.scopes) or "-"),
