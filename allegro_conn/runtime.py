@@ -56,6 +56,7 @@ class Runtime:
     browser: Callable[[str], bool] = open_in_browser
     transport: httpx.BaseTransport | None = None
     prompter: Prompter | None = None
+    quiet: bool = False  # --quiet: render.info prints nothing; errors and warnings still do
 
     # streams are looked up late so that a test runner's swapped sys.stdout is used
     @property

@@ -97,11 +97,17 @@ def root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", help="No progress or hints on stderr (errors and warnings stay)."),
+    ] = False,
 ) -> None:
     """Create and manage OAuth 2.0 connections to Allegro, and hand valid tokens to scripts."""
     rt = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
     if config_dir:
         rt.config_dir = config_dir
+    if quiet:
+        rt.quiet = True
     if rt.prompter is None and rt.interactive:
         from allegro_conn.cli.prompter import QuestionaryPrompter
 
@@ -110,11 +116,13 @@ def root(
 
 
 def _register() -> None:
-    from allegro_conn.cli import clients, connections, create, demo, misc, tokens
+    from allegro_conn.cli import api, clients, connections, create, demo, handoff, misc, tokens
 
     create.register(app)
     connections.register(app)
     tokens.register(app)
+    api.register(app)
+    handoff.register(app)
     app.add_typer(clients.app, name="client")
     misc.register(app)
     demo.register(app)

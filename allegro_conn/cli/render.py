@@ -49,7 +49,10 @@ def print_fields(rt: Runtime, pairs: Sequence[tuple[str, str]]) -> None:
 
 
 def info(rt: Runtime, message: str) -> None:
-    """Progress, hints and confirmations: stderr, never stdout."""
+    """Progress, hints and confirmations: stderr, never stdout; nothing with --quiet,
+    except warnings (messages starting with 'warning:')."""
+    if rt.quiet and not message.startswith(("warning:", "error:")):
+        return
     print(message, file=rt.err)
 
 
