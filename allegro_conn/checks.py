@@ -31,14 +31,23 @@ class TestResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The contract's keys: name, ok, account, error, latency_ms."""
+        """The contract's keys: name, ok, account, error, latency_ms.
+
+        `error` carries the hint and the Trace-Id too: there is no other line to read them
+        from (e.g. which `reauth` fixes an exit 4).
+        """
         account = {"id": self.account.id, "login": self.account.login} if self.account else None
         latency = round(self.latency_ms, 1) if self.latency_ms is not None else None
+        error = self.error
+        if error is not None and self.hint:
+            error += " " + self.hint
+        if error is not None and self.trace_id and self.trace_id not in error:
+            error += f" (Trace-Id {self.trace_id})"
         return {
             "name": self.name,
             "ok": self.ok,
             "account": account,
-            "error": self.error,
+            "error": error,
             "latency_ms": latency,
         }
 
