@@ -107,9 +107,7 @@ def refresh_locked(
             try:
                 fresh = oauth.refresh(rt, client, base, current.refresh_token)
             except AuthNeeded as exc:
-                _mark_needs_reauth(
-                    rt, name, current, f"the refresh token was rejected ({exc.message})"
-                )
+                _mark_needs_reauth(rt, name, current, exc.message.rstrip("."))
                 raise AuthNeeded(
                     f"Allegro rejected the refresh token of {name!r}: consent is needed again.",
                     reauth_hint(name),
