@@ -159,12 +159,18 @@ def _device_flow(rt: Runtime, spec: ConnectSpec, ui: AuthUI) -> TokenSet:
     code = oauth.start_device(rt, client, base, spec.scopes)
     target = code.verification_uri_complete or code.verification_uri
     ui.show_device_code(code, _open(rt, spec, target))
+    timed_out = spec.timeout < code.expires_in  # our --timeout ends the wait, not Allegro
     deadline = rt.clock() + min(code.expires_in, spec.timeout)
     interval = max(code.interval, 1.0)
     with ui.progress("Waiting for approval on Allegro") as tick:
         while True:
             rt.sleep(interval)
             if rt.clock() >= deadline:
+                if timed_out:
+                    raise Failure(
+                        f"The code was not approved within {spec.timeout:g} s.",
+                        "Run the command again and approve sooner, or pass a longer --timeout.",
+                    )
                 raise Failure(
                     "The device code expired before it was approved.",
                     "Run the command again and approve within the time shown.",

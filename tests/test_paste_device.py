@@ -439,6 +439,8 @@ def test_device_flow_stops_at_the_timeout(
     recorder = Recorder(clock)
     result = device_cli(cli, demu, clock, recorder, *DEVICE_CREATE, "--timeout", "12")
     assert result.exit_code == 1
+    assert "not approved within 12 s" in result.stderr and "--timeout" in result.stderr
+    assert "expired" not in result.stderr  # the code itself was still valid
     assert len(recorder.polls) == 2
     assert sum(clock.sleeps) <= 15
     assert nothing_saved(config_dir)
