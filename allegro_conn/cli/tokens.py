@@ -8,7 +8,7 @@ import typer
 
 from allegro_conn import checks, lifecycle, service
 from allegro_conn.cli import options, render
-from allegro_conn.errors import UsageError
+from allegro_conn.errors import ExitCode, UsageError
 from allegro_conn.runtime import Runtime
 
 MinTtl = Annotated[
@@ -122,6 +122,8 @@ def _print_result(rt: Runtime, r: checks.TestResult) -> None:
             print(f"      {r.hint}", file=rt.out)
         if r.trace_id:
             print(f"      Trace-Id: {r.trace_id}", file=rt.out)
+    if r.exit_code == ExitCode.AUTH_NEEDED:
+        return  # the stored expiry times no longer mean anything: consent is needed now
     if r.expires_at is not None:
         print(f"      access token expires {render.relative(r.expires_at - now)}", file=rt.out)
     if r.refresh_issued_at is not None and r.refresh_expires_at is not None:
