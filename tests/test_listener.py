@@ -381,3 +381,27 @@ def test_create_releases_the_port_after_a_timeout(
     port = int(re.findall(r":(\d+)/", uri)[0])
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", port))  # free again
+
+
+# -- robustness: browsers preconnect, hang up, and take their time -------------------------------
+
+
+@pytest.mark.parametrize(
+    "host, family",
+    [("127.0.0.1", socket.AF_INET), pytest.param("::1", socket.AF_INET6, marks=needs_ipv6)],
+    ids=["ipv4", "ipv6"],
+)
+def test_an_idle_connection_does_not_block_the_callback(host: str, family: int) -> None:
+    """Browsers open spare connections (preconnect) and send nothing on them."""
+    c = Catcher()
+    with c.listener, c.http, socket.socket(family, socket.SOCK_STREAM) as idle:
+        idle.connect((host, c.port))
+        response = c.http.get(
+            c.url(host=f"[{host}]" if ":" in host else host, code="abc", state=STATE),
+            timeout=3,
+        )
+        assert response.status_code == 200
+        assert c.listener.wait(1).result == "tokens-for-abc"
+        started = time.monotonic()
+        c.listener.stop()  # does not wait for the idle connection either
+        assert time.monotonic() - started < 2

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,9 +34,13 @@ class Outcome:
     error: AppError | None = None
 
 
-class _Server(HTTPServer):
+class _Server(ThreadingMixIn, HTTPServer):
+    """A thread per connection: browsers open spare connections (preconnect) and send
+    nothing on them, which would block a one-at-a-time server until the flow times out."""
+
     allow_reuse_address = True
     daemon_threads = True
+    block_on_close = False  # stop() must not wait for idle connections
 
     def __init__(self, family: int, address: tuple[str, int], listener: Listener) -> None:
         self.address_family = family
@@ -55,6 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "allegro-conn"
     sys_version = ""
+    timeout = 10  # an idle connection gives up its thread after this many seconds
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the query string carries the code."""
