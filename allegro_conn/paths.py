@@ -30,8 +30,22 @@ def quick_default_dir(env: Mapping[str, str]) -> str | None:
         return None
     base = env.get("XDG_CONFIG_HOME", "")
     if not os.path.isabs(base):  # the XDG spec: relative values are invalid and ignored
-        base = os.path.expanduser("~/.config")
+        base = _home(env).rstrip("/") + "/.config"
     return os.path.join(base, APP_NAME)
+
+
+def _home(env: Mapping[str, str]) -> str:
+    """$HOME when it is absolute; else (unset, empty, relative) the user database's entry,
+    as platformdirs does (os.path.expanduser would use an empty or relative $HOME as is)."""
+    home = env.get("HOME", "")
+    if os.path.isabs(home):
+        return home
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except (ImportError, KeyError):  # pragma: no cover - no user database
+        return os.path.expanduser("~")
 
 
 def default_dir(env: Mapping[str, str]) -> str:
