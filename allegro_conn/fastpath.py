@@ -78,7 +78,7 @@ def _parse(args: list[str]) -> tuple[str | None, str | None, float] | None:
                 min_ttl = float(value) if value is not None else -1.0
             except ValueError:
                 return None
-            if min_ttl < 0:
+            if not 0 <= min_ttl < float("inf"):  # negative, inf, nan: the full app decides
                 return None
         elif arg.startswith("-") or name is not None:
             return None
@@ -116,7 +116,7 @@ def serve_token(args: list[str]) -> int | None:
         if float(data["expires_at"]) - now < min_ttl:
             return None
         issued = data.get("refresh_issued_at")
-        if issued is not None and now - float(issued) > REFRESH_WARN_AGE:
+        if issued is not None and now - float(issued) >= REFRESH_WARN_AGE:
             return None  # the full app prints the warning about consent running out
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
