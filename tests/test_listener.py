@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -405,3 +406,15 @@ def test_an_idle_connection_does_not_block_the_callback(host: str, family: int) 
         started = time.monotonic()
         c.listener.stop()  # does not wait for the idle connection either
         assert time.monotonic() - started < 2
+
+
+def test_a_client_hanging_up_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    c = Catcher()
+    with c.listener, c.http:
+        rude = socket.create_connection(("127.0.0.1", c.port))
+        rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        rude.close()  # a reset instead of a request
+        time.sleep(0.2)
+        assert c.get(code="abc", state=STATE).status_code == 200
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""

@@ -42,6 +42,10 @@ class _Server(ThreadingMixIn, HTTPServer):
     daemon_threads = True
     block_on_close = False  # stop() must not wait for idle connections
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Silent: a browser hanging up is normal, and socketserver's default prints a
+        traceback on the user's terminal (on_code's errors are handled in `handle`)."""
+
     def __init__(self, family: int, address: tuple[str, int], listener: Listener) -> None:
         self.address_family = family
         self.listener = listener
