@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -418,3 +419,22 @@ def test_a_client_hanging_up_prints_nothing(capfd: pytest.CaptureFixture[str]) -
         assert c.get(code="abc", state=STATE).status_code == 200
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+def test_a_slow_exchange_is_not_cut_off_by_the_timeout() -> None:
+    """The callback came in time; exchanging its code (with retries) may take longer."""
+    port = free_port()
+
+    def slow_exchange(code: str) -> str:
+        time.sleep(1.0)
+        return f"tokens-for-{code}"
+
+    uri = f"http://localhost:{port}/callback"
+    listener = Listener(uri, lambda s: s == STATE, slow_exchange, "x")
+    with listener:
+        url = f"http://127.0.0.1:{port}/callback?code=abc&state={STATE}"
+        browser = threading.Thread(target=httpx.get, args=(url,), kwargs={"timeout": 5})
+        browser.start()
+        outcome = listener.wait(0.5)
+        browser.join()
+    assert outcome.result == "tokens-for-abc"

@@ -107,6 +107,7 @@ class Listener:
         self.label = label
         self.outcome: Outcome | None = None
         self._done = threading.Event()
+        self._received = threading.Event()  # a valid callback came; its code is being used
         self._lock = threading.Lock()
         self._servers: list[_Server] = []
         self._threads: list[threading.Thread] = []
@@ -171,16 +172,23 @@ class Listener:
         return [str(s.server_address[0]) for s in self._servers]
 
     def wait(self, timeout: float, tick: Callable[[float], None] | None = None) -> Outcome:
-        """Block until a valid callback was handled, calling `tick(seconds_left)` meanwhile."""
+        """Block until a valid callback was handled, calling `tick(seconds_left)` meanwhile.
+
+        The timeout is for the callback to arrive: once it has, the exchange of its
+        (single-use) code is waited for, however long its own HTTP timeouts let it take."""
         import time
 
         deadline = time.monotonic() + timeout
-        while not self._done.wait(timeout=min(0.1, max(0.0, deadline - time.monotonic()))):
+        while True:
             left = deadline - time.monotonic()
-            if left <= 0:
+            step = 0.1 if self._received.is_set() else min(0.1, max(0.0, left))
+            if self._done.wait(timeout=step):
+                break
+            left = deadline - time.monotonic()
+            if left <= 0 and not self._received.is_set():
                 raise ListenerTimeout()
             if tick is not None:
-                tick(left)
+                tick(max(0.0, left))
         assert self.outcome is not None
         return self.outcome
 
@@ -201,6 +209,7 @@ class Listener:
         with self._lock:
             if self._done.is_set():
                 return 409, page("Already finished", "This sign-in has already ended.", False)
+            self._received.set()
             outcome = self._outcome(query)
             self.outcome = outcome
             self._done.set()
