@@ -99,6 +99,7 @@ def test_full_wizard_with_a_new_client_added_inline(
     assert "scopes:      all the app declares" in result.stderr
     assert "flow:        browser" in result.stderr
 
+    assert "Added OAuth client 'web' (sandbox, browser)" in result.stderr
     assert browser.statuses == [200]
     (conn,) = listed(cli)
     assert conn["name"] == "shop" and conn["client"] == "web"
@@ -221,7 +222,7 @@ def test_wizard_answer_no_at_the_summary_exits_130_and_saves_nothing(
     }
     result, prompter, browser = wizard(cli, emu, answers)
     assert result.exit_code == 130
-    assert "Nothing was saved" in result.stderr
+    assert "No connection was saved" in result.stderr
     assert prompter.defaults[CONFIRM] is True
     assert result.stdout == ""
     assert not browser.called
@@ -324,3 +325,31 @@ def test_wizard_env_flag_filters_the_clients_and_skips_the_question(
     assert result.exit_code == 130
     assert prompter.values("OAuth client:") == ["prodapp", ADD, EDIT]
     assert nothing_saved(config_dir)
+
+
+def test_wizard_no_at_the_summary_keeps_an_inline_added_client_and_says_so(
+    cli: Cli, emu: Emulator, config_dir: Path
+) -> None:
+    answers = {
+        "Connection name:": "shop",
+        "Environment:": "sandbox",
+        "OAuth client:": ADD,
+        "Client name (local):": "web",
+        "Application type:": "device",
+        "Application name as registered on Allegro:": DEFAULT,
+        "Client ID:": "dev-client-id",
+        "Client secret (hidden):": SECRET,
+        "Scopes:": "all",
+        CONFIRM: False,
+    }
+    result, _, browser = wizard(cli, emu, answers)
+    assert result.exit_code == 130
+    assert "Added OAuth client 'web' (sandbox, device)" in result.stderr
+    assert "No connection was saved" in result.stderr
+    assert "Nothing was saved" not in result.stderr  # the client was
+    assert "flow:        device" in result.stderr
+    assert "No redirect URI is needed" in result.stderr  # the device-type guide
+    assert not browser.called and emu.requests == []
+    assert nothing_saved(config_dir)
+    assert list(Store(config_dir).load_clients()) == ["web"]
+    assert_no_secrets(result)

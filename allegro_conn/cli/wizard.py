@@ -204,7 +204,11 @@ def _pick_client(rt: Runtime, environment: str) -> OAuthClient:
                 redirect_uri=None,
                 app_name=None,
             )
-            return service.add_client(rt.store, spec)
+            added = service.add_client(rt.store, spec)
+            render.info(
+                rt, f"Added OAuth client {added.name!r} ({added.environment}, {added.type})."
+            )
+            return added
         if picked == EDIT_CLIENT:
             name = ask.select("Client to edit:", [Choice(c.name, c.name) for c in here])
             current = service.get_client(rt.store, name)
@@ -302,4 +306,5 @@ def confirm_summary(rt: Runtime, answers: ConnectionAnswers, flow: str) -> None:
     ):
         render.info(rt, line)
     if not rt.ask().confirm("Authorize this connection now?", True):
-        raise Cancelled("Nothing was saved.")
+        # an OAuth client added on the way is kept: 'client delete' removes it
+        raise Cancelled("No connection was saved.")
