@@ -262,8 +262,16 @@ class Seq:
         self.answers = list(answers)
 
 
+class Later:
+    """An answer computed when the question is asked (e.g. from the URL just shown)."""
+
+    def __init__(self, compute: Callable[[], Any]) -> None:
+        self.compute = compute
+
+
 class SequencePrompter(ScriptedPrompter):
-    """A ScriptedPrompter where `Seq(a, b)` answers the same prompt twice, in order.
+    """A ScriptedPrompter where `Seq(a, b)` answers the same prompt twice, in order, and
+    `Later(fn)` answers with what `fn()` returns at that moment.
 
     Every other rule stays: an unexpected prompt, a prompt asked more often than scripted,
     or an answer never used fails the test."""
@@ -275,7 +283,8 @@ class SequencePrompter(ScriptedPrompter):
     def _answer(self, message: str, default: Any) -> Any:
         queue = self._queues.get(message)
         if queue is None:
-            return super()._answer(message, default)
+            answer = super()._answer(message, default)
+            return answer.compute() if isinstance(answer, Later) else answer
         self.asked.append(message)
         self.defaults[message] = default
         if not queue:

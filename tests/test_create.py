@@ -26,6 +26,7 @@ from tests.helpers_flows import (
     emu_env,
     emu_fixture,  # noqa: F401 (the emu fixture)
     file_mode,
+    free_port,
     listed,
     nothing_saved,
     query_of,
@@ -339,4 +340,62 @@ def test_create_exchange_refused_by_allegro_fails_and_saves_nothing(
     assert "client edit web" in result.stderr
     assert "Could not connect shop" in browser.pages[0]
     assert_no_secrets(result, "another-secret")
+    assert nothing_saved(config_dir)
+
+
+def test_create_with_a_code_that_expired_before_the_exchange_says_why(
+    cli: Cli, config_dir: Path
+) -> None:
+    """Codes live 10 seconds on Allegro; here they are dead on arrival."""
+    with Emulator(port=0, auto_approve=True, code_ttl=0) as emu:
+        add_client(cli, emu)
+        browser = Browser()
+        result = cli(*CREATE, "--all-scopes", env=emu_env(emu), browser=browser)
+    assert result.exit_code == 1
+    assert "refused the authorization code" in result.stderr
+    assert "10 seconds" in result.stderr
+    assert "Could not connect shop" in browser.pages[0]
+    assert nothing_saved(config_dir)
+
+
+def test_create_reports_an_error_redirect_from_allegro(
+    cli: Cli, emu: Emulator, config_dir: Path
+) -> None:
+    """None of the requested scopes is declared by the app: Allegro redirects invalid_scope."""
+    add_client(cli, emu, scopes=[ORDERS])
+    browser = Browser()
+    result = cli(*CREATE, "--scope", BILLING, env=emu_env(emu), browser=browser)
+    assert result.exit_code == 1
+    assert "invalid_scope" in result.stderr and BILLING in result.stderr
+    assert browser.statuses == [200] and "Could not connect shop" in browser.pages[0]
+    assert emu.count(path=TOKEN) == 0
+    assert nothing_saved(config_dir)
+
+
+def test_create_when_allegro_fails_the_exchange_exits_5(
+    cli: Cli, emu: Emulator, config_dir: Path
+) -> None:
+    add_client(cli, emu)
+    emu.fail_next(503, path_prefix=TOKEN)
+    browser = Browser()
+    result = cli(*CREATE, "--all-scopes", env=emu_env(emu), browser=browser)
+    assert result.exit_code == 5
+    assert "Try again later" in result.stderr
+    assert "Could not connect shop" in browser.pages[0]
+    assert emu.count(path=TOKEN) == 1  # a code is single-use: never sent twice
+    assert nothing_saved(config_dir)
+
+
+def test_create_when_allegro_cannot_be_reached_exits_5_at_once(cli: Cli, config_dir: Path) -> None:
+    """No emulator at all: the device endpoint cannot be reached (connection refused)."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    add_client(cli, None, "tv", kind="device")
+    sleeps: list[float] = []
+    result = cli(
+        "create", "shop", "--client", "tv", "--all-scopes", "--no-browser",
+        env={"ALLEGRO_CONN_AUTH_URL": dead, "ALLEGRO_CONN_API_URL": dead},
+        sleep=sleeps.append,
+    )  # fmt: skip
+    assert result.exit_code == 5
+    assert "Cannot reach 127.0.0.1" in result.stderr
     assert nothing_saved(config_dir)

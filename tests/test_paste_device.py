@@ -29,6 +29,8 @@ from tests.helpers_flows import (
     USER_LOGIN,
     Browser,
     FakeClock,
+    Later,
+    SequencePrompter,
     add_client,
     assert_no_secrets,
     callback_location,
@@ -43,6 +45,7 @@ from tests.helpers_flows import (
 )
 
 PASTE = ("create", "shop", "--client", "web", "--all-scopes", "--flow", "paste", "--no-browser")
+PASTE_PROMPT = "Paste the address your browser was sent to (it starts with the redirect URI):"
 DEVICE_CREATE = ("create", "shop", "--client", "tv", "--all-scopes", "--no-browser")
 
 # -- paste ---------------------------------------------------------------------------------------
@@ -472,3 +475,22 @@ def test_device_flow_with_a_browser_client_is_a_usage_error(
     assert not browser.called
     assert emu.requests == []
     assert nothing_saved(config_dir)
+
+
+def test_paste_flow_on_a_terminal_asks_for_the_address(
+    cli: Cli, emu: Emulator, config_dir: Path
+) -> None:
+    add_client(cli, emu)
+    browser = Browser("nothing")  # opens the page; the user copies the address bar
+    prompter = SequencePrompter(
+        {
+            "Authorize this connection now?": True,
+            PASTE_PROMPT: Later(lambda: "  " + callback_location(browser.urls[0]) + "  "),
+        }
+    )
+    args = ("create", "shop", "--client", "web", "--all-scopes", "--flow", "paste")
+    result = cli(*args, env=emu_env(emu), browser=browser, prompter=prompter, stdin_tty=True)
+    prompter.assert_done()
+    assert result.exit_code == 0, result.stderr
+    assert "flow:        paste" in result.stderr
+    assert [c["name"] for c in listed(cli)] == ["shop"]
