@@ -15,7 +15,7 @@ from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from allegro_conn import allegro, jwt, service
-from allegro_conn.errors import Failure, UsageError
+from allegro_conn.errors import AppError, Failure, UsageError
 from allegro_conn.models import APPS_PORTALS, Account, Connection, OAuthClient, TokenSet
 from allegro_conn.oauth import tokens as oauth
 from allegro_conn.oauth.listener import Listener, ListenerTimeout
@@ -202,17 +202,24 @@ def obtain_tokens(rt: Runtime, spec: ConnectSpec, ui: AuthUI) -> TokenSet:
     return flows[spec.flow](rt, spec, ui)
 
 
-def identify(rt: Runtime, client: OAuthClient, tokens: TokenSet, granted: list[str]) -> Account:
-    """Whose account: GET /me when profile:read was granted, else the token's user_name."""
+def identify(
+    rt: Runtime, client: OAuthClient, tokens: TokenSet, granted: list[str]
+) -> tuple[Account, str | None]:
+    """Whose account: GET /me when profile:read was granted, else the token's user_name.
+
+    Never raises: the tokens are already spent-for, so they are saved whatever /me says;
+    the second item is why /me failed, for a warning."""
+    problem = None
     if PROFILE_READ in granted:
         try:
             me, _ = allegro.get(rt, client, client.environment, tokens.access_token, "/me")
             if me.get("id"):
-                return Account(id=str(me["id"]), login=me.get("login"))
-        except Failure:
-            pass  # fall back to the token's claims below
+                return Account(id=str(me["id"]), login=me.get("login")), None
+            problem = "GET /me answered without an account id"
+        except AppError as exc:  # Failure, Unavailable (5xx, 429, network), AuthNeeded
+            problem = f"GET /me failed: {exc.message}"
     user = jwt.claims(tokens.access_token).get("user_name")
-    return Account(id=str(user) if user is not None else "unknown", login=None)
+    return Account(id=str(user) if user is not None else "unknown", login=None), problem
 
 
 def now_iso(rt: Runtime) -> str:
@@ -223,13 +230,14 @@ def now_iso(rt: Runtime) -> str:
 class Connected:
     connection: Connection
     not_granted: list[str]
+    account_problem: str | None = None  # why the account could not be read, if it could not
 
 
 def connect(rt: Runtime, spec: ConnectSpec, ui: AuthUI, existing: Connection | None) -> Connected:
     """Authorize, identify the account and save, tokens first (create and reauth)."""
     tokens = obtain_tokens(rt, spec, ui)
     granted = tokens.scope.split() or list(spec.scopes)
-    account = identify(rt, spec.client, tokens, granted)
+    account, account_problem = identify(rt, spec.client, tokens, granted)
     conn = Connection(
         name=spec.name,
         environment=spec.client.environment,
@@ -242,4 +250,4 @@ def connect(rt: Runtime, spec: ConnectSpec, ui: AuthUI, existing: Connection | N
     )
     service.save_connection(rt.store, conn, tokens, new=existing is None)
     not_granted = [s for s in spec.scopes if s not in granted]
-    return Connected(conn, not_granted)
+    return Connected(conn, not_granted, account_problem)

@@ -399,3 +399,46 @@ def test_create_when_allegro_cannot_be_reached_exits_5_at_once(cli: Cli, config_
     assert result.exit_code == 5
     assert "Cannot reach 127.0.0.1" in result.stderr
     assert nothing_saved(config_dir)
+
+
+def test_create_keeps_the_tokens_when_the_account_cannot_be_read(
+    cli: Cli, emu: Emulator, config_dir: Path
+) -> None:
+    """GET /me fails after consent (REST host down): the tokens are saved all the same,
+    with the account from the token, and a warning says what went wrong."""
+    add_client(cli, emu)
+    emu.fail_next(503, path_prefix="/me")
+    result = cli(*CREATE, "--all-scopes", env=emu_env(emu), browser=Browser())
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning")]
+    assert len(warning) == 1 and "/me" in warning[0] and "503" in warning[0]
+    assert "allegro-conn test shop" in warning[0]
+    (conn,) = listed(cli)
+    assert conn["account"] == {"id": USER_ID, "login": None}
+    assert emu.count(path="/me") == 1
+
+
+def test_create_warns_when_the_account_read_is_refused(
+    cli: Cli, emu: Emulator, config_dir: Path
+) -> None:
+    """The app name differs from the one registered: Allegro refuses the User-Agent.
+    Every later API call would fail the same way, so say it now."""
+    uri = add_client(cli, emu)
+    emu.add_client("web-client-id", SECRET, redirect_uris=[uri], app_name="Registered Name")
+    result = cli(*CREATE, "--all-scopes", env=emu_env(emu), browser=Browser())
+    assert result.exit_code == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning")]
+    assert len(warning) == 1 and "User-Agent" in warning[0]
+    assert listed(cli)[0]["account"] == {"id": USER_ID, "login": None}
+
+
+def test_create_without_profile_read_does_not_call_me_nor_warn(
+    cli: Cli, emu: Emulator, config_dir: Path
+) -> None:
+    add_client(cli, emu)
+    result = cli(*CREATE, "--scope", ORDERS, env=emu_env(emu), browser=Browser())
+    assert result.exit_code == 0, result.stderr
+    assert "warning" not in result.stderr
+    assert emu.count(path="/me") == 0
+    assert listed(cli)[0]["account"] == {"id": USER_ID, "login": None}

@@ -20,6 +20,12 @@ def _report(rt: Runtime, result: authorize.Connected, json_: bool, verb: str) ->
         rt,
         f"{verb} {conn.name!r} to Allegro {conn.environment} as {who} ({len(conn.scopes)} scopes).",
     )
+    if result.account_problem:
+        render.info(
+            rt,
+            f"warning: the account could not be read ({result.account_problem}); API calls "
+            f"may fail the same way. Check with 'allegro-conn test {conn.name}'.",
+        )
     if result.not_granted:
         render.info(
             rt,
