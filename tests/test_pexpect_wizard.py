@@ -111,7 +111,8 @@ def test_whole_wizard_with_arrow_keys_space_and_enter(
     term = Terminal(tty_env(emu, config_dir, tmp_path), "create")
     terminals.append(term)
 
-    term.answer("Connection name", "shop", ENTER)
+    term.answer("Connection name", "a/b", ENTER)
+    term.answer("cannot contain '/'", CTRL_U, "shop", ENTER)  # asked again, with the reason
     term.answer("Environment", DOWN, ENTER)  # Production, Sandbox
     term.answer("Add a new OAuth client", ENTER)  # the only choice for sandbox yet
     term.answer("Client name", "web", ENTER)
@@ -122,7 +123,8 @@ def test_whole_wizard_with_arrow_keys_space_and_enter(
     term.answer("Client secret", SECRET, ENTER)
     term.answer("Add all scopes", DOWN, ENTER)  # > Choose scopes
     # the first two scopes: profile:read and profile:write (headings are skipped)
-    term.answer("Choose scopes", SPACE, DOWN, SPACE, ENTER)
+    term.answer("Choose scopes", ENTER)  # nothing ticked yet: refused
+    term.answer("Pick at least one", SPACE, DOWN, SPACE, ENTER)
     term.answer("Authorize this connection now", "y")
     term.expect("Connected 'shop'")
     status = term.finish()
