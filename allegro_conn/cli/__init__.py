@@ -35,6 +35,12 @@ def _silence_stdout() -> None:
 class AppGroup(TyperGroup):
     """Runs every command; typed errors and Ctrl-C end here as a line and an exit code."""
 
+    def _main_shell_completion(self, *args: Any, **kwargs: Any) -> None:
+        from allegro_conn.cli.options import use_completion_classes
+
+        use_completion_classes()  # bash: scope names keep their ':'
+        super()._main_shell_completion(*args, **kwargs)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)

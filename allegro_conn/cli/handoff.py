@@ -160,7 +160,7 @@ def exec_(
     command: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="-- CMD [ARGS]...",
+            metavar="-- CMD [ARGS]",
             help="The command to run, after '--'.",
             show_default=False,
         ),

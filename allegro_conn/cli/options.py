@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from allegro_conn.models import CLIENT_TYPES, ENVIRONMENTS, FLOWS
 
+if TYPE_CHECKING:
+    from allegro_conn.store import Store
 
-def _store_from(ctx: typer.Context) -> object:
+
+def _store_from(ctx: typer.Context) -> Store:
+    """The store of the config dir the command line names (--config-dir, else the env)."""
     from allegro_conn import paths
     from allegro_conn.store import Store
 
@@ -19,28 +24,80 @@ def _store_from(ctx: typer.Context) -> object:
     return Store(paths.config_dir(override, os.environ))
 
 
+def _matching(names: Iterable[str], incomplete: str, given: Iterable[str] = ()) -> list[str]:
+    """Names starting with `incomplete` (typer keeps only those anyway), minus the ones
+    already on the command line (compared ignoring case, as names are unique that way)."""
+    skip = {g.casefold() for g in given}
+    return [n for n in sorted(names) if n.startswith(incomplete) and n.casefold() not in skip]
+
+
 def complete_connection(ctx: typer.Context, incomplete: str) -> list[str]:
     try:
-        store = _store_from(ctx)
-        names = list(store.load_connections())  # type: ignore[attr-defined]
-    except Exception:
+        names = list(_store_from(ctx).load_connections())
+    except Exception:  # completion must never fail loudly
         return []
-    return [n for n in sorted(names) if n.startswith(incomplete)]
+    given = ctx.params.get("names") or ()  # `test a b`: offer the others
+    return _matching(names, incomplete, given)
 
 
 def complete_client(ctx: typer.Context, incomplete: str) -> list[str]:
     try:
-        store = _store_from(ctx)
-        names = list(store.load_clients())  # type: ignore[attr-defined]
-    except Exception:
+        names = list(_store_from(ctx).load_clients())
+    except Exception:  # completion must never fail loudly
         return []
-    return [n for n in sorted(names) if n.startswith(incomplete)]
+    return _matching(names, incomplete)
 
 
 def complete_scope(incomplete: str) -> list[tuple[str, str]]:
     from allegro_conn.scopes import SCOPES
 
     return [(s.name, s.description) for s in SCOPES if s.name.startswith(incomplete)]
+
+
+def glue_colons(words: list[str], cword: int) -> tuple[list[str], str, str]:
+    """Undo bash's word splitting at ':' (it is in COMP_WORDBREAKS), which cuts scope names
+    such as allegro:api:sale:offers:read into pieces.
+
+    Returns (words before the current one, the whole current word, the part of it before
+    what bash takes as the current word: bash replaces only that last part).
+    """
+    merged: list[str] = []
+    current_at = len(words) if cword >= len(words) else -1
+    for i, word in enumerate(words[: cword + 1]):
+        if len(merged) > 1 and (word == ":" or words[i - 1] == ":"):
+            merged[-1] += word
+        else:
+            merged.append(word)
+        if i == cword:
+            current_at = len(merged) - 1
+    if current_at >= len(merged):  # the cursor starts a new word
+        return merged, "", ""
+    whole = merged[current_at]
+    return merged[:current_at], whole, whole[: len(whole) - len(words[cword])]
+
+
+def use_completion_classes() -> None:
+    """Install our bash completion class (typer's, with glue_colons) before completing."""
+    from typer._click.shell_completion import CompletionItem, add_completion_class
+    from typer._click.shell_completion import split_arg_string as split
+    from typer._completion_classes import BashComplete
+
+    class ColonSafeBashComplete(BashComplete):
+        prefix = ""
+
+        def get_completion_args(self) -> tuple[list[str], str]:
+            words = split(os.environ.get("COMP_WORDS", ""))
+            cword = int(os.environ.get("COMP_CWORD", "0") or 0)
+            before, incomplete, self.prefix = glue_colons(words, cword)
+            return before[1:], incomplete
+
+        def format_completion(self, item: CompletionItem) -> str:
+            value = str(item.value)
+            if self.prefix and value.startswith(self.prefix):
+                value = value[len(self.prefix) :]
+            return value
+
+    add_completion_class(ColonSafeBashComplete, "bash")
 
 
 def _fixed(values: tuple[str, ...]):  # type: ignore[no-untyped-def]
