@@ -350,3 +350,26 @@ def test_parse_query_keeps_equals_signs_in_values() -> None:
     assert apicall.parse_query(["a=1", "b=x=y", "c="]) == [("a", "1"), ("b", "x=y"), ("c", "")]
     with pytest.raises(apicall.UsageError):
         apicall.parse_query(["novalue"])
+
+
+# -- output scripts can trust ------------------------------------------------------------------
+
+
+def test_quiet_drops_notes_but_keeps_errors(connected: Connected) -> None:
+    slept: list[float] = []
+    connected.emu.fail_next(429, retry_after=1)
+    result = connected.run("--quiet", "api", "/me", sleep=slept.append)
+    assert result.exit_code == 0
+    assert slept == [1.0]
+    assert result.stderr == ""  # the "retrying" note is progress: dropped
+    result = connected.run("--quiet", "api", "/sale/offers/1")
+    assert result.exit_code == 1
+    assert "NotFoundException" in result.stderr
+
+
+def test_piped_output_has_no_escape_codes_and_is_not_wrapped(connected: Connected) -> None:
+    result = connected.run("api", OFFERS, "-q", "limit=200", env={"NO_COLOR": "", "COLUMNS": "20"})
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stdout
+    assert result.stdout.count("\n") == 1
+    assert len(json.loads(result.stdout)["offers"]) == 200

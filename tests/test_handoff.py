@@ -314,3 +314,15 @@ def test_exec_never_puts_the_token_in_a_command_line(connected: Connected) -> No
     assert proc.returncode == 0, err
     assert "exec shop" in out
     assert connected.access_token() not in out + err
+
+
+def test_a_long_token_is_printed_whole_on_one_line_even_on_a_terminal(
+    connected: Connected,
+) -> None:
+    long_token = "eyJ" + "A" * 3000
+    seed_token(connected, long_token)
+    for tty in (False, True):
+        result = connected.run("token", "shop", stdout_tty=tty, env={"COLUMNS": "40"})
+        assert result.stdout == long_token + "\n"
+        result = connected.run("env", "shop", "-f", "json", stdout_tty=tty, env={"COLUMNS": "40"})
+        assert json.loads(result.stdout)["ALLEGRO_ACCESS_TOKEN"] == long_token
