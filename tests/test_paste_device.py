@@ -36,6 +36,7 @@ from tests.helpers_flows import (
     callback_location,
     emu_env,
     emu_fixture,  # noqa: F401 (the emu fixture)
+    fetch,
     listed,
     nothing_saved,
     query_of,
@@ -185,7 +186,7 @@ class Recorder(httpx.BaseTransport):
     def __init__(
         self, clock: FakeClock, rewrite: Callable[[dict[str, Any]], None] | None = None
     ) -> None:
-        self.inner = httpx.HTTPTransport()
+        self.inner = httpx.HTTPTransport(verify=False)  # plain http on loopback
         self.clock = clock
         self.rewrite = rewrite
         self.polls: list[tuple[float, int, str | None]] = []
@@ -319,10 +320,10 @@ def test_device_flow_opens_the_complete_verification_uri_when_allowed(
     add_client(cli, demu, "tv", kind="device")
 
     def approve_in_browser(url: str) -> bool:
-        page = httpx.get(url, timeout=5)
+        page = fetch(url)
         assert page.status_code == 200 and "Pozwól" in page.text
         code = query_of(url)["code"]
-        done = httpx.post(url.split("?")[0], data={"code": code, "decision": "allow"}, timeout=5)
+        done = fetch(url.split("?")[0], "POST", data={"code": code, "decision": "allow"})
         assert done.status_code == 200
         return True
 
