@@ -8,7 +8,9 @@ single-use, so a lost answer to a sent refresh must not be retried.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +71,32 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Let SIGINT/SIGTERM through for a while, even inside `lifecycle.signals_held`.
+
+    Signals are held back while a refresh may be in flight, so that its answer is saved;
+    between retries nothing is in flight, and Ctrl-C should not wait out the retries.
+    """
+    import signal
+
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _pause(rt: Runtime, seconds: float) -> None:
+    """Wait before a retry; the request was not acted on, so it may be cancelled."""
+    with _interruptible():
+        rt.sleep(seconds)
+
+
 def post_form(
     rt: Runtime, url: str, form: dict[str, str], client: OAuthClient, what: str
 ) -> dict[str, Any]:
@@ -91,7 +119,7 @@ def post_form(
                 response = http.post(url, data=form, headers=headers)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt < MAX_RETRIES:
-                    rt.sleep(min(2.0**attempt, MAX_RETRY_WAIT))
+                    _pause(rt, min(2.0**attempt, MAX_RETRY_WAIT))
                     continue
                 raise Unavailable(
                     f"Cannot reach {host} to {what} ({type(exc).__name__}).",
@@ -105,7 +133,7 @@ def post_form(
                 ) from None
             wait = _retry_after(response)
             if response.status_code in (429, 503) and wait is not None and attempt < MAX_RETRIES:
-                rt.sleep(min(wait, MAX_RETRY_WAIT))
+                _pause(rt, min(wait, MAX_RETRY_WAIT))
                 continue
             break
     return _answer(response, what)
