@@ -114,6 +114,13 @@ def refresh_locked(
                 ) from None
             if not fresh.scope:
                 fresh = replace(fresh, scope=current.scope)
+            if not fresh.refresh_token:
+                # RFC 6749 §6: an answer without a new refresh token leaves the old one valid
+                fresh = replace(
+                    fresh,
+                    refresh_token=current.refresh_token,
+                    refresh_issued_at=current.refresh_issued_at,
+                )
             store.write_tokens(name, fresh)
     return fresh, True
 
