@@ -8,6 +8,8 @@ the emulator cannot (connect errors, read timeouts after sending).
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +28,8 @@ from tests.helpers_tokens import (
     Allegro,
     assert_names_reauth,
     browser,
+    command,
+    process_env,
     running,
     seed,
     show,
@@ -315,6 +319,22 @@ def test_refresh_keeps_the_granted_scope_when_the_answer_has_none(
     assert stored(config_dir).scope == PROFILE_READ
 
 
+def test_refresh_keeps_the_refresh_token_when_the_answer_has_none(
+    cli: Cli, config_dir: Path
+) -> None:
+    seed_offline(config_dir)
+    issued = stored(config_dir).refresh_issued_at
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"access_token": "AT-2", "expires_in": 43199})
+
+    result = cli("token", "shop", transport=httpx.MockTransport(handler))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "AT-2\n"
+    assert stored(config_dir).refresh_token == "RT-old"  # still there for the next refresh
+    assert stored(config_dir).refresh_issued_at == issued
+
+
 def test_old_refresh_token_warns_on_stderr_only(
     cli: Cli, config_dir: Path, allegro: Allegro
 ) -> None:
@@ -470,3 +490,36 @@ def test_a_5xx_of_the_emulator_exits_5_and_a_later_call_works(
     again = cli("token", "shop", env=allegro.env)
     assert again.exit_code == 0, again.stderr
     assert allegro.api_status(again.stdout.strip()) == 200
+
+
+def test_ctrl_c_while_waiting_to_retry_ends_at_once(config_dir: Path, allegro: Allegro) -> None:
+    # signals are held back while a refresh is in flight, but not while waiting to retry
+    seed(config_dir, allegro, expires_at=time.time() - 60)
+    before = token_file(config_dir).read_bytes()
+    allegro.emu.fail_next(503, count=4, path_prefix="/auth/oauth/token", retry_after=30)
+    proc = subprocess.Popen(
+        [*command(), "token", "shop"],
+        env=process_env(allegro.env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while allegro.refreshes() < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # now in the 30 s wait that Retry-After asked for
+
+    interrupted = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+
+    assert time.monotonic() - interrupted < 5
+    assert proc.returncode == 130, err
+    assert out == ""
+    assert "Cancelled" in err
+    assert allegro.refreshes() == 1
+    assert token_file(config_dir).read_bytes() == before
