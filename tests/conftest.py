@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -61,11 +62,13 @@ class Cli:
             stderr_tty=runtime.pop("stderr_tty", False),
             **runtime,
         )
-        try:
-            app(args=list(args), obj=rt, prog_name="allegro-conn", standalone_mode=True)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        # typer's own usage errors and --version write to sys.stderr / sys.stdout
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                app(args=list(args), obj=rt, prog_name="allegro-conn", standalone_mode=True)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         return Result(code, out.getvalue(), err.getvalue())
 
 

@@ -444,11 +444,6 @@ def test_create_without_profile_read_does_not_call_me_nor_warn(
     assert listed(cli)[0]["account"] == {"id": USER_ID, "login": None}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug in cli/__init__.py (not this suite's to fix): AppGroup.invoke turns "
-    "click's usage errors (BadParameter, NoSuchOption) into 'internal error', exit 1",
-)
 @pytest.mark.parametrize(
     "extra",
     [("--timeout", "0"), ("--timeout", "soon"), ("--bogus",)],
