@@ -131,6 +131,7 @@ def delete(
     """Delete a connection and its tokens from this machine.
 
     Allegro has no revoke endpoint: to cut the app off, unlink it on Allegro too.
+
     Example: allegro-conn delete shop --yes
     """
     rt: Runtime = ctx.obj

@@ -87,7 +87,9 @@ def reauth(
 ) -> None:
     """Authorize a connection again, keeping its settings (scopes may change).
 
-    Run it when a command exits 4 (consent needed). Example: allegro-conn reauth shop
+    Run it when a command exits 4 (consent needed).
+
+    Example: allegro-conn reauth shop
     """
     rt: Runtime = ctx.obj
     conn = service.get_connection(rt.store, name)

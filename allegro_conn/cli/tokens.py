@@ -86,6 +86,7 @@ def test(
     """Prove connections work: refresh if needed, call Allegro, report the account.
 
     Exit 0 when all pass, 4 when one needs consent, 5 when Allegro is unreachable, else 1.
+
     Example: allegro-conn test --all --json | jq '.[] | select(.ok | not)'
     """
     rt: Runtime = ctx.obj
