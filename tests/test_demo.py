@@ -10,6 +10,7 @@ from tests.conftest import allegro_conn_cmd
 
 
 def test_demo_runs_with_no_settings_and_leaves_no_config_behind(tmp_path: Path) -> None:
+    """Also behind an HTTP proxy (set, and dead here): the demo's traffic stays on loopback."""
     home = tmp_path / "home"
     xdg = tmp_path / "xdg-config"
     temp = tmp_path / "tmp"
@@ -20,6 +21,11 @@ def test_demo_runs_with_no_settings_and_leaves_no_config_behind(tmp_path: Path) 
         {"HOME": str(home), "XDG_CONFIG_HOME": str(xdg), "TMPDIR": str(temp), "NO_COLOR": "1"}
     )
     env.pop("BROWSER", None)
+    dead_proxy = "http://127.0.0.1:9"
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+        env[var] = dead_proxy
+    for var in ("no_proxy", "NO_PROXY"):
+        env.pop(var, None)
     proc = subprocess.run(
         [*allegro_conn_cmd(), "demo"],
         env=env,

@@ -61,7 +61,6 @@ def demo(ctx: typer.Context) -> None:
     """Try everything without an Allegro account: a built-in emulator, a throw-away config.
 
     Runs client add, create (browser flow, with a built-in browser), test, token and api.
-
     Example: allegro-conn demo
     """
     from allegro_conn.emulator import Emulator
@@ -79,6 +78,9 @@ def demo(ctx: typer.Context) -> None:
                 app_name=DEMO_APP,
             )
             env = {k: v for k, v in os.environ.items() if not k.startswith("ALLEGRO_CONN_")}
+            # the emulator and the redirect are on this machine: never through a proxy
+            for var in ("NO_PROXY", "no_proxy"):
+                env[var] = ",".join(filter(None, (env.get(var), "127.0.0.1,localhost,::1")))
             env.update(
                 {
                     "ALLEGRO_CONN_CONFIG_DIR": config,
