@@ -64,6 +64,8 @@ def _parse(args: list[str]) -> tuple[str | None, str | None, float] | None:
         if not seen_token:
             if arg == "token":
                 seen_token = True
+            elif arg == "--quiet":
+                continue  # the fast path prints nothing on stderr anyway
             elif arg == "--config-dir":
                 config_dir = next(it, None)
                 if config_dir is None:

@@ -105,8 +105,9 @@ def allegro() -> Iterator[Allegro]:
         ["token", "shop", "--min-ttl", "600"],
         ["token", "--min-ttl=600", "shop"],
         ["token", "shop", "--min-ttl", "0"],
+        ["--quiet", "token", "shop"],
     ],
-    ids=["name", "default", "min-ttl", "min-ttl=", "min-ttl-0"],
+    ids=["name", "default", "min-ttl", "min-ttl=", "min-ttl-0", "quiet"],
 )
 def test_a_cached_token_loads_no_heavy_module(config_dir: Path, args: list[str]) -> None:
     seed_offline(config_dir, expires_in=1000)
