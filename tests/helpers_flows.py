@@ -97,10 +97,21 @@ def query_of(url: str) -> dict[str, str]:
 # -- the emulator and clients known to both sides ------------------------------------------------
 
 
+LOOPBACK = "127.0.0.1,localhost,::1"
+
+
+def bypass_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback traffic never through a proxy the machine may have configured (httpx and
+    curl read these from the environment)."""
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(var, ",".join(filter(None, (os.environ.get(var), LOOPBACK))))
+
+
 @pytest.fixture(name="emu")
-def emu_fixture() -> Iterator[Emulator]:
+def emu_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """`emu`: a running emulator that approves every consent at once. Import `emu_fixture`
     into a test module to use it."""
+    bypass_proxies(monkeypatch)
     with Emulator(port=0, auto_approve=True) as emulator:
         yield emulator
     assert not emulator.errors, emulator.errors
@@ -154,9 +165,9 @@ def add_client(
 
 
 def http_client() -> httpx.Client:
-    """For the tests' own requests, all plain http on loopback: verify=False only spares
-    loading the CA bundle (~50 ms per client)."""
-    return httpx.Client(timeout=10, verify=False)
+    """For the tests' own requests, all plain http on loopback: no proxy, and verify=False
+    only spares loading the CA bundle (~50 ms per client)."""
+    return httpx.Client(timeout=10, verify=False, trust_env=False)
 
 
 def fetch(url: str, method: str = "GET", **kwargs: Any) -> httpx.Response:

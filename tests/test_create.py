@@ -23,6 +23,7 @@ from tests.helpers_flows import (
     add_client,
     assert_no_secrets,
     browser_script,
+    bypass_proxies,
     emu_env,
     emu_fixture,  # noqa: F401 (the emu fixture)
     file_mode,
@@ -344,9 +345,10 @@ def test_create_exchange_refused_by_allegro_fails_and_saves_nothing(
 
 
 def test_create_with_a_code_that_expired_before_the_exchange_says_why(
-    cli: Cli, config_dir: Path
+    cli: Cli, config_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Codes live 10 seconds on Allegro; here they are dead on arrival."""
+    bypass_proxies(monkeypatch)
     with Emulator(port=0, auto_approve=True, code_ttl=0) as emu:
         add_client(cli, emu)
         browser = Browser()
@@ -386,8 +388,11 @@ def test_create_when_allegro_fails_the_exchange_exits_5(
     assert nothing_saved(config_dir)
 
 
-def test_create_when_allegro_cannot_be_reached_exits_5_at_once(cli: Cli, config_dir: Path) -> None:
+def test_create_when_allegro_cannot_be_reached_exits_5_at_once(
+    cli: Cli, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No emulator at all: the device endpoint cannot be reached (connection refused)."""
+    bypass_proxies(monkeypatch)
     dead = f"http://127.0.0.1:{free_port()}"
     add_client(cli, None, "tv", kind="device")
     sleeps: list[float] = []

@@ -33,6 +33,7 @@ from tests.helpers_flows import (
     SequencePrompter,
     add_client,
     assert_no_secrets,
+    bypass_proxies,
     callback_location,
     emu_env,
     emu_fixture,  # noqa: F401 (the emu fixture)
@@ -226,8 +227,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def demu(clock: FakeClock) -> Iterator[Emulator]:
+def demu(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """An emulator on the fake clock that waits for someone to approve device codes."""
+    bypass_proxies(monkeypatch)
     with Emulator(port=0, auto_approve=False, clock=clock, device_interval=5) as emulator:
         yield emulator
     assert not emulator.errors, emulator.errors
