@@ -61,6 +61,7 @@ def demo(ctx: typer.Context) -> None:
     """Try everything without an Allegro account: a built-in emulator, a throw-away config.
 
     Runs client add, create (browser flow, with a built-in browser), test, token and api.
+
     Example: allegro-conn demo
     """
     from allegro_conn.emulator import Emulator
