@@ -243,7 +243,7 @@ def test_killed_at_random_points_the_token_file_always_parses(
     assert full.returncode == 0, full.stderr
     rng = random.Random(4)
 
-    for _ in range(8):
+    for _ in range(6):
         proc = spawn("token", "shop", "--force-refresh", env=env)
         time.sleep(rng.uniform(0.5, 1.1) * took)  # mostly while refreshing and saving
         proc.send_signal(signal.SIGKILL)
