@@ -28,9 +28,11 @@ SLOW_DOWN_STEP = 5.0
 
 
 class AuthUI(Protocol):
-    def show_url(self, url: str, opened: bool) -> None: ...
+    def show_url(self, url: str, flow: str) -> None: ...
 
-    def show_device_code(self, code: oauth.DeviceCode, opened: bool) -> None: ...
+    def show_device_code(self, code: oauth.DeviceCode) -> None: ...
+
+    def browser_opened(self, opened: bool, available: bool) -> None: ...
 
     def progress(self, message: str) -> AbstractContextManager[Callable[[float], None]]: ...
 
@@ -69,13 +71,22 @@ def check_flow(client: OAuthClient, flow: str | None) -> str:
     return flow
 
 
-def _open(rt: Runtime, spec: ConnectSpec, url: str) -> bool:
-    if not spec.open_browser or not rt.has_browser:
-        return False
+def _open(rt: Runtime, spec: ConnectSpec, url: str, ui: AuthUI) -> None:
+    """Open `url` unless asked not to or there is evidently no browser; tell the user.
+
+    The URL is always printed before this, so a browser program that blocks cannot hide it.
+    """
+    if not spec.open_browser:
+        return
+    if not rt.has_browser:
+        if spec.flow == "browser":  # the others work from any device anyway
+            ui.browser_opened(False, available=False)
+        return
     try:
-        return rt.browser(url)
+        opened = rt.browser(url)
     except Exception:
-        return False
+        opened = False
+    ui.browser_opened(opened, available=True)
 
 
 def _exchange(rt: Runtime, spec: ConnectSpec, request: AuthRequest, code: str) -> TokenSet:
@@ -105,7 +116,8 @@ def _browser_flow(rt: Runtime, spec: ConnectSpec, ui: AuthUI) -> TokenSet:
         spec.name,
     )
     with listener:
-        ui.show_url(request.url, _open(rt, spec, request.url))
+        ui.show_url(request.url, "browser")
+        _open(rt, spec, request.url, ui)
         try:
             with ui.progress("Waiting for consent in the browser") as tick:
                 outcome = listener.wait(spec.timeout, tick)
@@ -130,7 +142,8 @@ def _paste_flow(rt: Runtime, spec: ConnectSpec, ui: AuthUI) -> TokenSet:
     request = AuthRequest(
         rt.auth_base(client.environment), client.client_id, client.redirect_uri, tuple(spec.scopes)
     )
-    ui.show_url(request.url, _open(rt, spec, request.url))
+    ui.show_url(request.url, "paste")
+    _open(rt, spec, request.url, ui)
     pasted = ui.pasted_url().strip()
     query = {k: v[0] for k, v in parse_qs(urlsplit(pasted).query).items()}
     if not query:
@@ -158,7 +171,8 @@ def _device_flow(rt: Runtime, spec: ConnectSpec, ui: AuthUI) -> TokenSet:
     base = rt.auth_base(client.environment)
     code = oauth.start_device(rt, client, base, spec.scopes)
     target = code.verification_uri_complete or code.verification_uri
-    ui.show_device_code(code, _open(rt, spec, target))
+    ui.show_device_code(code)
+    _open(rt, spec, target, ui)
     timed_out = spec.timeout < code.expires_in  # our --timeout ends the wait, not Allegro
     deadline = rt.clock() + min(code.expires_in, spec.timeout)
     interval = max(code.interval, 1.0)

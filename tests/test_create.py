@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -459,3 +460,46 @@ def test_create_bad_option_values_are_usage_errors(cli: Cli, extra: tuple[str, .
     assert result.exit_code == 2
     assert "internal error" not in result.stderr
     assert extra[0] in result.stderr
+
+
+def test_the_url_is_printed_before_the_browser_is_opened(
+    cli: Cli, emu: Emulator, config_dir: Path
+) -> None:
+    add_client(cli, emu)
+    printed_first: list[bool] = []
+    follow = Browser()
+
+    def browser(url: str) -> bool:
+        # the cli fixture sends the app's stderr to sys.stderr's StringIO as well
+        printed_first.append(url in sys.stderr.getvalue())  # type: ignore[attr-defined]
+        return follow(url)
+
+    result = cli(*CREATE, "--all-scopes", env=emu_env(emu), browser=browser)
+    assert result.exit_code == 0, result.stderr
+    assert printed_first == [True]
+
+
+def test_ssh_without_a_display_opens_no_browser_and_says_what_to_do(
+    cli: Cli, emu: Emulator, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_client(cli, emu)
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(var, raising=False)
+    env = {k: v for k, v in emu_env(emu).items() if k != "BROWSER"}
+    env["SSH_CONNECTION"] = "10.0.0.2 50000 10.0.0.1 22"
+    browser = Browser()
+    result = cli(*CREATE, "--all-scopes", "--timeout", "1", env=env, browser=browser)
+    assert result.exit_code == 1
+    assert not browser.called
+    assert "ssh -L" in result.stderr and "--flow paste" in result.stderr
+    assert nothing_saved(config_dir)
+
+
+def test_quiet_still_prints_the_address_to_open(cli: Cli, emu: Emulator) -> None:
+    add_client(cli, emu, register_uri=False)
+    result = cli(
+        "--quiet", *CREATE, "--all-scopes", "--no-browser", "--timeout", "1", env=emu_env(emu)
+    )
+    assert result.exit_code == 1
+    assert f"{emu.url}/auth/oauth/authorize?" in result.stderr
+    assert "Waiting for consent" not in result.stderr

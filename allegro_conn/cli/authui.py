@@ -15,19 +15,34 @@ class TerminalAuthUI:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
-    def show_url(self, url: str, opened: bool) -> None:
-        render.info(self.rt, "Open this address to let allegro-conn access your Allegro account:")
-        render.info(self.rt, f"  {url}")
-        if opened:
-            render.info(self.rt, "(opened in your browser)")
+    def show_url(self, url: str, flow: str) -> None:
+        render.needed(self.rt, "Open this address to let allegro-conn access your Allegro account:")
+        render.needed(self.rt, f"  {url}")
+        if flow == "paste":
+            render.needed(
+                self.rt,
+                "After you approve, the browser goes to a localhost page that will not load "
+                "there: copy that address from the address bar (quickly, the code lives ~10 s).",
+            )
 
-    def show_device_code(self, code: DeviceCode, opened: bool) -> None:
-        render.info(self.rt, f"On any device, open {code.verification_uri}")
-        render.info(self.rt, f"and enter the code:  {code.pretty_user_code}")
+    def show_device_code(self, code: DeviceCode) -> None:
+        render.needed(self.rt, f"On any device, open {code.verification_uri}")
+        render.needed(self.rt, f"and enter the code:  {code.pretty_user_code}")
         if code.verification_uri_complete:
-            render.info(self.rt, f"(or open {code.verification_uri_complete})")
+            render.needed(self.rt, f"(or open {code.verification_uri_complete})")
+
+    def browser_opened(self, opened: bool, available: bool) -> None:
         if opened:
             render.info(self.rt, "(opened in your browser)")
+        elif not available:
+            render.info(
+                self.rt,
+                "No browser here (an SSH session without a display?): open the address on a "
+                "machine whose localhost reaches this one (ssh -L PORT:localhost:PORT), or "
+                "press Ctrl-C and use --flow paste or --flow device.",
+            )
+        else:
+            render.info(self.rt, "(could not open a browser: open the address yourself)")
 
     @contextmanager
     def progress(self, message: str) -> Iterator[Callable[[float], None]]:

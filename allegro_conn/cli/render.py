@@ -56,6 +56,11 @@ def info(rt: Runtime, message: str) -> None:
     print(message, file=rt.err)
 
 
+def needed(rt: Runtime, message: str) -> None:
+    """What the user must act on (a URL to open, a code to type): stderr, even with --quiet."""
+    print(message, file=rt.err, flush=True)
+
+
 def relative(seconds: float) -> str:
     """'in 3 h', '5 min ago': coarse, for people."""
     future = seconds >= 0
