@@ -497,3 +497,25 @@ def test_paste_flow_on_a_terminal_asks_for_the_address(
     assert result.exit_code == 0, result.stderr
     assert "flow:        paste" in result.stderr
     assert [c["name"] for c in listed(cli)] == ["shop"]
+
+
+def test_paste_flow_on_a_terminal_asks_again_after_a_mistyped_address(
+    cli: Cli, emu: Emulator, config_dir: Path
+) -> None:
+    add_client(cli, emu)
+    browser = Browser("nothing")
+    prompter = SequencePrompter(
+        {
+            "Authorize this connection now?": True,
+            PASTE_PROMPT: Later(
+                lambda: ["http://localhost/oops", callback_location(browser.urls[0])]
+            ),
+        }
+    )
+    args = ("create", "shop", "--client", "web", "--all-scopes", "--flow", "paste")
+    result = cli(*args, env=emu_env(emu), browser=browser, prompter=prompter, stdin_tty=True)
+    prompter.assert_done()
+    assert result.exit_code == 0, result.stderr
+    assert [problem for _, problem in prompter.rejected[PASTE_PROMPT]] == [
+        "Paste the whole address from the address bar (it contains code=...)."
+    ]

@@ -63,7 +63,7 @@ class TerminalAuthUI:
     def pasted_url(self) -> str:
         prompt = "Paste the address your browser was sent to (it starts with the redirect URI):"
         if self.rt.interactive:
-            return self.rt.ask().text(prompt)
+            return self.rt.ask().text(prompt, validate=_pasted_problem)
         render.info(self.rt, prompt)
         line = self.rt.inp.readline()
         if not line.strip():
@@ -72,3 +72,10 @@ class TerminalAuthUI:
                 "Pipe the address the browser was redirected to into the command.",
             )
         return line
+
+
+def _pasted_problem(answer: str) -> str | None:
+    """On a terminal a mistyped paste is asked again instead of ending the flow."""
+    if "code=" in answer or "error=" in answer:
+        return None
+    return "Paste the whole address from the address bar (it contains code=...)."
