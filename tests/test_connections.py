@@ -521,3 +521,28 @@ def test_list_warns_when_consent_ends_within_ten_days(cli: Cli, config_dir: Path
     store.write_tokens("shop", tokens)
     row = at(cli, "list").stdout.rstrip("\n").split("\t")
     assert row[-2:] == ["in 5 days", "consent ends soon"]
+
+
+def test_list_on_a_terminal_shows_brackets_in_names_as_typed(
+    cli: Cli, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    seed(config_dir, "[bold]shop[/bold]")
+    result = at(cli, "list", stdout_tty=True)
+    assert result.exit_code == 0, result.stderr
+    assert "[bold]shop[/bold]" in result.stdout
+    assert "NAME" in result.stdout  # a table with headers, for people
+
+
+def test_list_of_many_connections_on_a_terminal_is_an_aligned_plain_table(
+    cli: Cli, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from allegro_conn.cli import render
+
+    monkeypatch.setattr(render, "RICH_TABLE_LIMIT", 2)
+    for name in ("a", "bb", "ccc"):
+        seed(config_dir, name)
+    lines = at(cli, "list", stdout_tty=True).stdout.splitlines()
+    assert lines[0].split()[:2] == ["NAME", "ENVIRONMENT"]
+    starts = {line.index("sandbox") for line in lines[1:]}
+    assert len(lines) == 4 and len(starts) == 1  # one column, aligned

@@ -14,6 +14,9 @@ def print_json(rt: Runtime, data: Any) -> None:
     print(json.dumps(data, indent=indent, ensure_ascii=False), file=rt.out)
 
 
+RICH_TABLE_LIMIT = 300
+
+
 def print_table(
     rt: Runtime, headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str
 ) -> None:
@@ -25,16 +28,28 @@ def print_table(
         for row in rows:
             print("\t".join(_one_line(cell) for cell in row), file=rt.out)
         return
+    if len(rows) > RICH_TABLE_LIMIT:
+        _plain_table(rt, headers, rows)
+        return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for header in headers:
         table.add_column(header, overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # Text: '[x]' in a name is not markup
     console = Console(file=rt.out, no_color=bool(rt.env.get("NO_COLOR")), highlight=False)
     console.print(table)
+
+
+def _plain_table(rt: Runtime, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Aligned columns without rich: laying out thousands of rows in rich takes seconds."""
+    cells = [list(headers)] + [[_one_line(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=rt.out)
 
 
 def _one_line(cell: str) -> str:
