@@ -29,7 +29,7 @@ def registration_guide(environment: str, kind: str, redirect_uri: str | None) ->
         ]
     lines += [
         "  5. Tick the scopes you need, accept the terms, save.",
-        "  6. The app's page then shows 'Client ID' and 'Client Secret': enter them here, and",
-        "     the app's name exactly as registered (it goes into the User-Agent of API calls).",
+        "  6. The app's page then shows its 'Client ID' and 'Client Secret': allegro-conn needs",
+        "     both, and the app's name exactly as registered (it goes into the User-Agent).",
     ]
     return lines

@@ -8,13 +8,11 @@ and the new pair is saved before it is used, with SIGINT/SIGTERM held back meanw
 
 from __future__ import annotations
 
-import contextlib
-import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from allegro_conn import service
+from allegro_conn import service, signalmask
 from allegro_conn.allegro import ApiError
 from allegro_conn.errors import AuthNeeded
 from allegro_conn.models import Connection, OAuthClient, TokenSet
@@ -40,21 +38,6 @@ class Live:
 
 def reauth_hint(name: str) -> str:
     return f"Run 'allegro-conn reauth {name}' to sign in again."
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back until the block ends (then they are delivered)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _usable(tokens: TokenSet | None, name: str, force: bool = False) -> TokenSet:
@@ -103,7 +86,7 @@ def refresh_locked(
         if not current.refresh_token:
             raise AuthNeeded(f"Connection {name!r} has no refresh token.", reauth_hint(name))
         base = rt.auth_base(conn.environment)
-        with signals_held():
+        with signalmask.held():
             try:
                 fresh = oauth.refresh(rt, client, base, current.refresh_token)
             except AuthNeeded as exc:

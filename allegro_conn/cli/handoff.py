@@ -26,16 +26,6 @@ FORWARDED = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
 
-MinTtl = Annotated[
-    float,
-    typer.Option(
-        "--min-ttl",
-        metavar="SECONDS",
-        min=0,
-        help="The token stays valid at least this long (refreshed first if not).",
-    ),
-]
-
 
 def _complete_format(incomplete: str) -> list[str]:
     return [f for f in shellquote.FORMATS if f.startswith(incomplete)]
@@ -67,7 +57,7 @@ def env(
             autocompletion=_complete_format,
         ),
     ] = "sh",
-    min_ttl: MinTtl = lifecycle.DEFAULT_MIN_TTL,
+    min_ttl: options.MinTtl = lifecycle.DEFAULT_MIN_TTL,
 ) -> None:
     """Print ALLEGRO_ACCESS_TOKEN, ALLEGRO_API_URL and ALLEGRO_CONNECTION for a shell.
 
@@ -165,7 +155,7 @@ def exec_(
             show_default=False,
         ),
     ] = None,
-    min_ttl: MinTtl = lifecycle.DEFAULT_MIN_TTL,
+    min_ttl: options.MinTtl = lifecycle.DEFAULT_MIN_TTL,
 ) -> None:
     """Run a command with ALLEGRO_ACCESS_TOKEN, ALLEGRO_API_URL and ALLEGRO_CONNECTION set.
 

@@ -210,3 +210,12 @@ ClientOpt = Annotated[
         autocompletion=complete_client,
     ),
 ]
+MinTtl = Annotated[
+    float,
+    typer.Option(
+        "--min-ttl",
+        metavar="SECONDS",
+        min=0,
+        help="The token stays valid at least this long (refreshed first when it would not).",
+    ),
+]

@@ -11,21 +11,11 @@ from allegro_conn.cli import options, render
 from allegro_conn.errors import ExitCode, UsageError
 from allegro_conn.runtime import Runtime
 
-MinTtl = Annotated[
-    float,
-    typer.Option(
-        "--min-ttl",
-        metavar="SECONDS",
-        min=0,
-        help="Refresh first when the token expires within this many seconds.",
-    ),
-]
-
 
 def token(
     ctx: typer.Context,
     name: options.OptConnName = None,
-    min_ttl: MinTtl = lifecycle.DEFAULT_MIN_TTL,
+    min_ttl: options.MinTtl = lifecycle.DEFAULT_MIN_TTL,
     force_refresh: Annotated[
         bool, typer.Option("--force-refresh", help="Refresh now, even if the token is valid.")
     ] = False,

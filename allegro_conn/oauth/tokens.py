@@ -8,13 +8,11 @@ single-use, so a lost answer to a sent refresh must not be retried.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from allegro_conn import __version__
+from allegro_conn import __version__, signalmask
 from allegro_conn.errors import AppError, AuthNeeded, Failure, Unavailable
 from allegro_conn.models import OAuthClient, TokenSet
 from allegro_conn.runtime import Runtime
@@ -71,29 +69,13 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-@contextlib.contextmanager
-def _interruptible() -> Iterator[None]:
-    """Let SIGINT/SIGTERM through for a while, even inside `lifecycle.signals_held`.
-
-    Signals are held back while a refresh may be in flight, so that its answer is saved;
-    between retries nothing is in flight, and Ctrl-C should not wait out the retries.
-    """
-    import signal
-
-    try:
-        previous = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 def _pause(rt: Runtime, seconds: float) -> None:
-    """Wait before a retry; the request was not acted on, so it may be cancelled."""
-    with _interruptible():
+    """Wait before a retry; the request was not acted on, so Ctrl-C may end it.
+
+    Signals are held back while a refresh may be in flight (`lifecycle`), so that its answer
+    is saved; between retries nothing is in flight, and Ctrl-C should not wait them out.
+    """
+    with signalmask.released():
         rt.sleep(seconds)
 
 
