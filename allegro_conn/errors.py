@@ -66,3 +66,20 @@ class Cancelled(AppError):
 
     def __init__(self, message: str = "Cancelled.", hint: str | None = None) -> None:
         super().__init__(message, hint)
+
+
+DEBUG_ENV = "ALLEGRO_CONN_DEBUG"
+
+
+def error_line(error: AppError) -> str:
+    """One line naming the problem and the fix."""
+    return f"error: {error.message}" + (f" {error.hint}" if error.hint else "")
+
+
+def internal_error_line(error: BaseException) -> str:
+    """For the unexpected: the type only, never the message or traceback (they could hold
+    a secret), unless ALLEGRO_CONN_DEBUG asks for the traceback."""
+    return (
+        f"error: internal error ({type(error).__name__}). Set {DEBUG_ENV}=1 to see the "
+        "traceback, and please report it."
+    )

@@ -1,7 +1,8 @@
 """`allegro-conn token` when the stored token is still valid: standard library only.
 
-Anything unusual (another flag, a token about to expire, consent needed, an unreadable
-file) returns None and the full app takes over, with its messages and refresh logic.
+Anything else (a token about to expire, consent needed, an unreadable file, --json) goes
+to `tokenpath`, which refreshes without typer; a command line this module does not parse
+goes to the typer app.
 
 `token` runs inside `$(...)` in loops, so every import counts: the `json` package pulls in
 `re`, `enum`, `functools` and `collections` (about as long as the interpreter's own start
@@ -53,11 +54,24 @@ def load_json(raw: bytes) -> object:
     return value
 
 
-def _parse(args: list[str]) -> tuple[str | None, str | None, float] | None:
-    """(config dir, name, min ttl) for `[--config-dir D] token [NAME] [--min-ttl N]`."""
-    config_dir = None
-    name = None
-    min_ttl = DEFAULT_MIN_TTL
+class TokenArgs:
+    """`[--config-dir D] [--quiet] token [NAME] [--min-ttl N] [--force-refresh] [--json]`."""
+
+    __slots__ = ("as_json", "config_dir", "force", "min_ttl", "name", "quiet")
+
+    def __init__(self) -> None:
+        self.config_dir: str | None = None
+        self.name: str | None = None
+        self.min_ttl = DEFAULT_MIN_TTL
+        self.force = False
+        self.as_json = False
+        self.quiet = False
+
+
+def parse_token_args(args: list[str]) -> TokenArgs | None:
+    """The `token` command line, or None for anything else (help, a typo, another command):
+    typer then parses it and gives its usual messages."""
+    parsed = TokenArgs()
     seen_token = False
     it = iter(args)
     for arg in it:
@@ -65,35 +79,39 @@ def _parse(args: list[str]) -> tuple[str | None, str | None, float] | None:
             if arg == "token":
                 seen_token = True
             elif arg == "--quiet":
-                continue  # the fast path prints nothing on stderr anyway
+                parsed.quiet = True
             elif arg == "--config-dir":
-                config_dir = next(it, None)
-                if config_dir is None:
+                parsed.config_dir = next(it, None)
+                if parsed.config_dir is None:
                     return None
             elif arg.startswith("--config-dir="):
-                config_dir = arg.split("=", 1)[1]
+                parsed.config_dir = arg.split("=", 1)[1]
             else:
                 return None
         elif arg == "--min-ttl" or arg.startswith("--min-ttl="):
             value = arg.split("=", 1)[1] if "=" in arg else next(it, None)
             try:
-                min_ttl = float(value) if value is not None else -1.0
+                parsed.min_ttl = float(value) if value is not None else -1.0
             except ValueError:
                 return None
-            if not 0 <= min_ttl < float("inf"):  # negative, inf, nan: the full app decides
+            if not 0 <= parsed.min_ttl < float("inf"):  # negative, inf, nan: typer decides
                 return None
-        elif arg.startswith("-") or name is not None:
+        elif arg == "--force-refresh":
+            parsed.force = True
+        elif arg == "--json":
+            parsed.as_json = True
+        elif arg.startswith("-") or parsed.name is not None:
             return None
         else:
-            name = arg
-    return (config_dir, name, min_ttl) if seen_token else None
+            parsed.name = arg
+    return parsed if seen_token else None
 
 
-def serve_token(args: list[str]) -> int | None:
-    parsed = _parse(args)
-    if parsed is None:
+def serve_token(parsed: TokenArgs) -> int | None:
+    """Print the cached token when it is valid long enough; None leaves it to `tokenpath`."""
+    if parsed.force or parsed.as_json:
         return None
-    config_dir, name, min_ttl = parsed
+    config_dir, name, min_ttl = parsed.config_dir, parsed.name, parsed.min_ttl
     env = os.environ
     explicit = config_dir or env.get(paths.ENV_CONFIG_DIR, "").strip()
     if not explicit and paths.quick_default_dir(env) is None:

@@ -122,6 +122,15 @@ def ensure_fresh(
     return Live(conn, client, fresh, refreshed)
 
 
+def token_document(tokens: TokenSet) -> dict[str, str | None]:
+    """What `token --json` prints (the contract's keys)."""
+    return {
+        "access_token": tokens.access_token,
+        "expires_at": service.iso(tokens.expires_at),
+        "token_type": tokens.token_type,
+    }
+
+
 def refresh_warning(tokens: TokenSet, name: str, now: float) -> str | None:
     """A warning when the refresh token is old enough that consent runs out soon."""
     issued = tokens.refresh_issued_at

@@ -1,6 +1,6 @@
 """The `token` fast path: with a valid cached token, the console script answers with the
-standard library only. These tests look at the IMPORTS (not the time) in a fresh interpreter,
-and check that everything unusual takes the full app, with the same output as always.
+standard library only, and a refresh (tokenpath) never loads typer. These tests look at the
+IMPORTS (not the time) in a fresh interpreter, and check that the output is the same as always.
 
 The benchmark is benchmarks/bench_token.py.
 """
@@ -20,18 +20,19 @@ import platformdirs
 import pytest
 
 from allegro_conn import paths
-from allegro_conn.fastpath import serve_token
+from allegro_conn.fastpath import parse_token_args
 from allegro_conn.models import Account, Connection, OAuthClient, TokenSet
 from allegro_conn.store import Store
 from tests.conftest import Cli, allegro_conn_cmd
 from tests.helpers_tokens import HEAVY_PREFIXES, Allegro, process_env, running, seed, stored
 
-# what the console script does, plus a report of the heavy modules loaded, on stderr
+# what the console script does, plus a report on stderr: the heavy modules loaded, and
+# whether the typer-free refresh path (tokenpath) ran
 PROBE = (
     "import sys; from allegro_conn.entry import main; rc = main(sys.argv[1:]); "
-    "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+    "print((sorted(m for m in sys.modules if m.split('.')[0] in "
     + repr(set(HEAVY_PREFIXES))
-    + "), file=sys.stderr); raise SystemExit(rc)"
+    + "), 'allegro_conn.tokenpath' in sys.modules), file=sys.stderr); raise SystemExit(rc)"
 )
 TOKEN = "AT-fast-0123456789abcdef"
 
@@ -42,11 +43,21 @@ class Probe:
         self.stdout = done.stdout
         *lines, report = done.stderr.splitlines() or [""]
         self.stderr = "".join(line + "\n" for line in lines)
-        self.heavy: list[str] = ast.literal_eval(report) if report.startswith("[") else []
+        heavy, tokenpath = ast.literal_eval(report) if report.startswith("(") else ([], False)
+        self.heavy: list[str] = heavy
+        self.tokenpath: bool = tokenpath
 
     @property
     def fast(self) -> bool:
-        return not self.heavy
+        """Answered from the cache with the standard library only."""
+        return not self.heavy and not self.tokenpath
+
+    @property
+    def without_typer(self) -> bool:
+        """Answered by fastpath or tokenpath: typer (and pydantic, rich) never loaded."""
+        return not {"typer", "rich", "pydantic", "questionary"} & {
+            m.split(".")[0] for m in self.heavy
+        }
 
 
 def probe(*args: str, env: dict[str, str] | None = None) -> Probe:
@@ -176,12 +187,12 @@ def test_the_fast_path_prints_what_the_full_app_prints(cli: Cli, config_dir: Pat
 # -- everything else takes the full app -------------------------------------------------------
 
 
-def test_an_expiring_token_is_refreshed_by_the_full_app(config_dir: Path, allegro: Allegro) -> None:
+def test_an_expiring_token_is_refreshed_without_typer(config_dir: Path, allegro: Allegro) -> None:
     seed(config_dir, allegro, expires_at=time.time() + 100)  # within the default 300 s
 
     result = probe("token", "shop", env=process_env(allegro.env))
 
-    assert not result.fast and "typer" in result.heavy
+    assert not result.fast and result.tokenpath and result.without_typer
     assert result.exit_code == 0, result.stderr
     assert result.stdout == stored(config_dir).access_token + "\n"
     assert result.stderr == ""
@@ -189,48 +200,48 @@ def test_an_expiring_token_is_refreshed_by_the_full_app(config_dir: Path, allegr
     assert allegro.api_status(result.stdout.strip()) == 200
 
 
-def test_a_min_ttl_beyond_the_expiry_is_refreshed_by_the_full_app(
+def test_a_min_ttl_beyond_the_expiry_is_refreshed_without_typer(
     config_dir: Path, allegro: Allegro
 ) -> None:
     old = seed(config_dir, allegro, expires_at=time.time() + 1000)
     result = probe("token", "shop", "--min-ttl", "2000", env=process_env(allegro.env))
-    assert not result.fast
+    assert result.tokenpath and result.without_typer
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() not in ("", old.access_token)
     assert allegro.refreshes() == 1
 
 
-def test_force_refresh_takes_the_full_app(config_dir: Path, allegro: Allegro) -> None:
+def test_force_refresh_takes_the_typer_free_path(config_dir: Path, allegro: Allegro) -> None:
     old = seed(config_dir, allegro)
     result = probe("token", "shop", "--force-refresh", env=process_env(allegro.env))
-    assert not result.fast
+    assert result.tokenpath and result.without_typer
     assert result.exit_code == 0, result.stderr
     assert result.stdout == stored(config_dir).access_token + "\n"
     assert result.stdout.strip() != old.access_token
     assert allegro.refreshes() == 1
 
 
-def test_json_takes_the_full_app(config_dir: Path) -> None:
+def test_json_takes_the_typer_free_path(config_dir: Path) -> None:
     tokens = seed_offline(config_dir)
     result = probe("token", "shop", "--json")
-    assert not result.fast
+    assert result.tokenpath and result.without_typer
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["access_token"] == tokens.access_token
 
 
-def test_a_connection_needing_consent_exits_4_from_the_full_app(config_dir: Path) -> None:
+def test_a_connection_needing_consent_exits_4_from_the_typer_free_path(config_dir: Path) -> None:
     seed_offline(config_dir, needs_reauth="Allegro rejected the refresh token (invalid_grant)")
     result = probe("token", "shop")
-    assert not result.fast
+    assert result.tokenpath and result.without_typer
     assert result.exit_code == 4
     assert result.stdout == ""
     assert "allegro-conn reauth shop" in result.stderr
 
 
-def test_an_unknown_name_exits_2_from_the_full_app(config_dir: Path) -> None:
+def test_an_unknown_name_exits_2_from_the_typer_free_path(config_dir: Path) -> None:
     seed_offline(config_dir)
     result = probe("token", "nope")
-    assert not result.fast
+    assert result.tokenpath and result.without_typer
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "No connection named 'nope'" in result.stderr
@@ -248,28 +259,28 @@ def test_a_corrupt_token_file_exits_1_and_is_left_alone(config_dir: Path, conten
 
     result = probe("token", "shop")
 
-    assert not result.fast
+    assert result.tokenpath and result.without_typer
     assert result.stdout == ""
     assert result.exit_code == 1
     assert str(path) in result.stderr
     assert path.read_bytes() == content
 
 
-def test_a_token_file_of_a_newer_version_takes_the_full_app(config_dir: Path) -> None:
+def test_a_token_file_of_a_newer_version_takes_the_typer_free_path(config_dir: Path) -> None:
     seed_offline(config_dir)
     path = Store(config_dir).token_file("shop")
     document = json.loads(path.read_text())
     path.write_text(json.dumps({**document, "version": 2}))
     result = probe("token", "shop")
-    assert not result.fast
+    assert result.tokenpath and result.without_typer
     assert result.exit_code == 1
     assert "newer allegro-conn" in result.stderr
 
 
-def test_an_old_refresh_token_takes_the_full_app_for_its_warning(config_dir: Path) -> None:
+def test_an_old_refresh_token_takes_the_typer_free_path_for_its_warning(config_dir: Path) -> None:
     seed_offline(config_dir, refresh_issued_at=time.time() - 85 * 86400)
     result = probe("token", "shop")
-    assert not result.fast
+    assert result.tokenpath and result.without_typer
     assert result.exit_code == 0
     assert result.stdout == TOKEN + "\n"
     assert result.stderr.startswith("warning: ") and "85 days old" in result.stderr
@@ -288,20 +299,23 @@ def test_an_old_refresh_token_takes_the_full_app_for_its_warning(config_dir: Pat
     ],
     ids=["negative", "nan", "inf", "missing", "two-names", "help", "version"],
 )
-def test_anything_unusual_is_left_to_the_full_app(
-    config_dir: Path, args: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    # in-process: the fast path declines (None) and prints nothing; the full app's answers
-    # to these are tested with the rest of the CLI
+def test_anything_unusual_is_left_to_the_typer_app(args: list[str]) -> None:
+    # not parsed here: typer answers these (help, usage errors), tested with the rest of the CLI
+    assert parse_token_args(args) is None
+
+
+def test_a_mistyped_flag_gets_typers_usage_error(config_dir: Path) -> None:
     seed_offline(config_dir)
-    assert serve_token(args) is None
-    assert capsys.readouterr().out == ""
+    result = probe("token", "shop", "--min-tll", "5")
+    assert result.exit_code == 2
+    assert "--min-tll" in result.stderr
+    assert result.stdout == ""
 
 
-def test_no_default_connection_takes_the_full_app(config_dir: Path) -> None:
+def test_no_default_connection_takes_the_typer_free_path(config_dir: Path) -> None:
     seed_offline(config_dir, default=False)
     result = probe("token")
-    assert not result.fast
+    assert result.tokenpath and result.without_typer
     assert result.exit_code == 2
     assert "default" in result.stderr
 

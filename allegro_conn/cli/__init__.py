@@ -10,18 +10,20 @@ import typer
 from typer.core import TyperGroup
 
 from allegro_conn import __version__
-from allegro_conn.errors import AppError, Cancelled, ExitCode
+from allegro_conn.errors import (
+    DEBUG_ENV,
+    AppError,
+    Cancelled,
+    ExitCode,
+    error_line,
+    internal_error_line,
+)
 from allegro_conn.runtime import Runtime
-
-DEBUG_ENV = "ALLEGRO_CONN_DEBUG"
 
 
 def report(rt: Runtime, error: AppError) -> None:
     """One line naming the problem and the fix, on stderr."""
-    line = f"error: {error.message}"
-    if error.hint:
-        line += f" {error.hint}"
-    print(line, file=rt.err)
+    print(error_line(error), file=rt.err)
 
 
 def _silence_stdout() -> None:
@@ -63,11 +65,7 @@ class AppGroup(TyperGroup):
             if os.environ.get(DEBUG_ENV):
                 raise
             rt = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
-            print(
-                f"error: internal error ({type(exc).__name__}). Set {DEBUG_ENV}=1 to see "
-                "the traceback, and please report it.",
-                file=rt.err,
-            )
+            print(internal_error_line(exc), file=rt.err)
             raise typer.Exit(ExitCode.FAILURE) from None
 
 

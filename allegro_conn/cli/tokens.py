@@ -33,14 +33,7 @@ def token(
     if warning:
         render.info(rt, warning)
     if json_:
-        render.print_json(
-            rt,
-            {
-                "access_token": live.tokens.access_token,
-                "expires_at": service.iso(live.tokens.expires_at),
-                "token_type": live.tokens.token_type,
-            },
-        )
+        render.print_json(rt, lifecycle.token_document(live.tokens))
     else:
         print(live.tokens.access_token, file=rt.out)
 
