@@ -7,7 +7,7 @@ from typing import Any
 
 from allegro_conn import allegro, service
 from allegro_conn.allegro import ApiError
-from allegro_conn.errors import AppError, AuthNeeded, ExitCode, Unavailable
+from allegro_conn.errors import AppError, AuthNeeded, ExitCode, StoreError, Unavailable
 from allegro_conn.lifecycle import Live, with_token
 from allegro_conn.models import Account, LastTest
 from allegro_conn.runtime import Runtime
@@ -100,7 +100,10 @@ def check(rt: Runtime, name: str) -> TestResult:
     except AppError as exc:
         result.error, result.hint = exc.message, exc.hint
         result.exit_code = ExitCode.FAILURE
-    tokens = store.read_tokens(conn.name)
+    try:
+        tokens = store.read_tokens(conn.name)
+    except StoreError:
+        tokens = None  # already the test's error; the other connections still get tested
     if tokens is not None:
         result.expires_at = tokens.expires_at
         result.refresh_expires_at = tokens.refresh_expires_at

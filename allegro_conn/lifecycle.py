@@ -9,7 +9,7 @@ and the new pair is saved before it is used, with SIGINT/SIGTERM held back meanw
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from allegro_conn import service, signalmask
@@ -34,6 +34,7 @@ class Live:
     client: OAuthClient
     tokens: TokenSet
     refreshed: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 def reauth_hint(name: str) -> str:
@@ -116,10 +117,32 @@ def ensure_fresh(
     conn = service.get_connection(store, name)
     client = service.get_client(store, conn.client)
     tokens = _usable(store.read_tokens(conn.name), conn.name, force)
-    if not force and tokens.expires_at - rt.clock() >= min_ttl:
-        return Live(conn, client, tokens)
-    fresh, refreshed = refresh_locked(rt, conn, client, tokens, min_ttl, force)
-    return Live(conn, client, fresh, refreshed)
+    warnings = []
+    lifetime = _lifetime(tokens)
+    if lifetime is not None and min_ttl >= lifetime:
+        # no token can satisfy it, and asking anyway would refresh (burning single-use
+        # refresh tokens) on every call: ask for half a lifetime instead
+        warnings.append(
+            f"warning: --min-ttl {min_ttl:g} is not less than a token of {conn.name!r} lives "
+            f"({lifetime:.0f} s); using {lifetime / 2:.0f} s."
+        )
+        min_ttl = lifetime / 2
+    if force or tokens.expires_at - rt.clock() < min_ttl:
+        tokens, refreshed = refresh_locked(rt, conn, client, tokens, min_ttl, force)
+    else:
+        refreshed = False
+    old_refresh = refresh_warning(tokens, conn.name, rt.clock())
+    if old_refresh:
+        warnings.append(old_refresh)
+    return Live(conn, client, tokens, refreshed, warnings)
+
+
+def _lifetime(tokens: TokenSet) -> float | None:
+    """How long Allegro made the access token live (12 h), from when it was received."""
+    if tokens.refresh_issued_at is None:
+        return None
+    lifetime = tokens.expires_at - tokens.refresh_issued_at
+    return lifetime if lifetime > 0 else None
 
 
 def token_document(tokens: TokenSet) -> dict[str, str | None]:

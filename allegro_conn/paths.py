@@ -21,6 +21,7 @@ SETTINGS_FILE = "settings.json"
 TOKENS_DIR = "tokens"
 LOCK_FILE = "config.lock"
 
+MAX_FILE_STEM = 200  # leaves room for ".json", ".lock" and temp-file affixes under 255 bytes
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
@@ -80,4 +81,13 @@ def token_file_name(connection: str) -> str:
     name = "".join(out)
     if name.startswith("."):
         name = "%2E" + name[1:]
+    if len(name) > MAX_FILE_STEM:
+        # 64 characters of %XX-encoded UTF-8 can pass the 255-byte limit of file names
+        import hashlib
+
+        digest = hashlib.sha256(connection.encode("utf-8")).hexdigest()[:16]
+        cut = name[: MAX_FILE_STEM - 17]
+        if "%" in cut[-2:]:  # never half of a %XX
+            cut = cut[: cut.rindex("%")]
+        name = cut + "~" + digest
     return name + ".json"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from allegro_conn.errors import NotFound, UsageError
+from allegro_conn.errors import NotFound, StoreError, UsageError
 from allegro_conn.models import Connection, OAuthClient, TokenSet
 from allegro_conn.store import Store
 from allegro_conn.validate import (
@@ -236,9 +236,21 @@ def connection_status(conn: Connection, tokens: TokenSet | None, now: float) -> 
     return "ok"
 
 
-def list_connections(store: Store) -> list[tuple[Connection, TokenSet | None]]:
-    connections = store.load_connections()
-    return [(c, store.read_tokens(c.name)) for _, c in sorted(connections.items())]
+def list_connections(
+    store: Store, problems: list[str] | None = None
+) -> list[tuple[Connection, TokenSet | None]]:
+    """Every connection with its tokens; an unreadable token file lists as None (needs
+    reauth) and its error goes to `problems`, so one bad file does not hide the others."""
+    result: list[tuple[Connection, TokenSet | None]] = []
+    for _, conn in sorted(store.load_connections().items()):
+        try:
+            tokens = store.read_tokens(conn.name)
+        except StoreError as exc:
+            tokens = None
+            if problems is not None:
+                problems.append(exc.message)
+        result.append((conn, tokens))
+    return result
 
 
 def rename_connection(store: Store, old: str, new: str) -> Connection:
@@ -249,12 +261,16 @@ def rename_connection(store: Store, old: str, new: str) -> Connection:
         clash = _find(connections, new)
         if clash is not None and clash != conn.name:
             raise UsageError(f"A connection named {clash!r} already exists.", "Pick another name.")
+        renamed = replace(conn, name=new)
+        del connections[conn.name]
+        connections[new] = renamed
         with store.token_lock(conn.name, timeout=30.0):
             store.rename_tokens(conn.name, new)
-            del connections[conn.name]
-            renamed = replace(conn, name=new)
-            connections[new] = renamed
-            store.save_connections(connections)
+            try:
+                store.save_connections(connections)
+            except BaseException:
+                store.rename_tokens(new, conn.name)  # the record still has the old name
+                raise
         if store.default_name() == conn.name:
             store.set_default(new)
     return renamed

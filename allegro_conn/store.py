@@ -88,6 +88,13 @@ def _tighten(path: Path, mode: int) -> None:
         return
 
 
+def _what(exc: Exception) -> str:
+    """What is wrong with a record, without echoing its values (a field could hold a secret)."""
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]!r} field"
+    return "a field holds a value of the wrong type"
+
+
 class Store:
     """Everything allegro-conn keeps on disk, below one directory."""
 
@@ -101,7 +108,36 @@ class Store:
 
     # -- directories, files and locks ------------------------------------------------------
 
+    def _check_shared_root(self) -> None:
+        """Refuse to tighten a directory that is not ours alone (/tmp, a home directory).
+
+        Our own directory (empty, or holding only our files) loose from an old umask or a
+        copy is tightened to 0700; a loose directory with other content is left alone.
+        """
+        try:
+            mode = stat.S_IMODE(self.root.stat().st_mode)
+            if not mode & 0o077:
+                return
+            entries = [p.name for p in self.root.iterdir()]
+        except OSError:
+            return  # missing (created below) or unreadable (reported when used)
+        ours = {
+            paths.CLIENTS_FILE,
+            paths.CONNECTIONS_FILE,
+            paths.SETTINGS_FILE,
+            paths.TOKENS_DIR,
+            paths.LOCK_FILE,
+        }
+        foreign = [e for e in entries if e not in ours and not e.endswith(".tmp")]
+        if foreign or mode & stat.S_ISVTX:
+            raise StoreError(
+                f"The config directory {self.root} is shared (mode {mode:o}, and it holds "
+                "other files): allegro-conn keeps secrets only in a 0700 directory of its own.",
+                "Point --config-dir or ALLEGRO_CONN_CONFIG_DIR at a new directory.",
+            )
+
     def ensure_dirs(self) -> None:
+        self._check_shared_root()
         for directory in (self.root, self.tokens_dir):
             try:
                 directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -179,7 +215,9 @@ class Store:
         try:
             return {name: OAuthClient.from_dict(rec) for name, rec in records.items()}
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise StoreError(f"{self.clients_file} has a malformed client ({exc}).") from None
+            raise StoreError(
+                f"{self.clients_file} has a malformed client ({_what(exc)})."
+            ) from None
 
     def save_clients(self, clients: dict[str, OAuthClient]) -> None:
         body = {"clients": {name: c.to_dict() for name, c in clients.items()}}
@@ -193,7 +231,7 @@ class Store:
             return {name: Connection.from_dict(rec) for name, rec in records.items()}
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise StoreError(
-                f"{self.connections_file} has a malformed connection ({exc})."
+                f"{self.connections_file} has a malformed connection ({_what(exc)})."
             ) from None
 
     def save_connections(self, connections: dict[str, Connection]) -> None:
@@ -217,7 +255,7 @@ class Store:
         try:
             return TokenSet.from_dict(data)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise StoreError(f"{path} is not a valid token file ({exc}).") from None
+            raise StoreError(f"{path} is not a valid token file ({_what(exc)}).") from None
 
     def write_tokens(self, connection: str, tokens: TokenSet) -> None:
         self._write(self.token_file(connection), tokens.to_dict())

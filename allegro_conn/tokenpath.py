@@ -28,8 +28,7 @@ def run_token(parsed: TokenArgs) -> int:
     try:
         name = service.resolve_name(rt.store, parsed.name)
         live = lifecycle.ensure_fresh(rt, name, parsed.min_ttl, force=parsed.force)
-        warning = lifecycle.refresh_warning(live.tokens, live.connection.name, rt.clock())
-        if warning:
+        for warning in live.warnings:
             print(warning, file=rt.err)  # a warning prints even with --quiet
         if parsed.as_json:
             indent = 2 if rt.out_is_tty else None

@@ -103,8 +103,14 @@ def check_redirect_uri(uri: str) -> str:
 
 def check_base_url(url: str, variable: str) -> str:
     """An override of Allegro's hosts: https anywhere, plain http only for loopback."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise UsageError(
+            f"{variable}={url} is not a valid URL.", "Example: http://127.0.0.1:9000"
+        ) from None
     if parts.scheme == "https" and host:
         return url.rstrip("/")
     if parts.scheme == "http" and host:

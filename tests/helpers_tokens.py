@@ -173,6 +173,8 @@ def seed(
     changes: dict[str, Any] = {}
     if expires_at is not None:
         changes["expires_at"] = expires_at
+        # as if received one lifetime before that expiry, as a real token would have been
+        changes["refresh_issued_at"] = expires_at - (tokens.expires_at - tokens.refresh_issued_at)
     if refresh_issued_at is not None:
         changes["refresh_issued_at"] = refresh_issued_at
     if needs_reauth is not None:

@@ -483,7 +483,7 @@ def test_corrupt_connections_file_fails_naming_it_and_is_left_unchanged(
     ],
     ids=["truncated", "future", "string", "no-access-token"],
 )
-@pytest.mark.parametrize("args", [("show", "shop"), ("show", "shop", "--json"), ("list",)])
+@pytest.mark.parametrize("args", [("show", "shop"), ("show", "shop", "--json")])
 def test_corrupt_token_file_fails_naming_it_without_leaking_it(
     cli: Cli, config_dir: Path, content: bytes, args: tuple[str, ...]
 ) -> None:
@@ -546,3 +546,20 @@ def test_list_of_many_connections_on_a_terminal_is_an_aligned_plain_table(
     assert lines[0].split()[:2] == ["NAME", "ENVIRONMENT"]
     starts = {line.index("sandbox") for line in lines[1:]}
     assert len(lines) == 4 and len(starts) == 1  # one column, aligned
+
+
+@pytest.mark.parametrize("args", [("list",), ("list", "--json")])
+def test_one_corrupt_token_file_does_not_hide_the_other_connections(
+    cli: Cli, config_dir: Path, args: tuple[str, ...]
+) -> None:
+    seed(config_dir, "good")
+    seed(config_dir, "shop")
+    path = Store(config_dir).token_file("shop")
+    content = b'{"version": 1, "access_token": "AT-secret-shop-0123456789", "refr'
+    path.write_bytes(content)
+    result = at(cli, *args)
+    assert result.exit_code == 0, result.stderr
+    assert "warning:" in result.stderr and str(path) in result.stderr
+    assert "good" in result.stdout and "shop" in result.stdout
+    assert_no_tokens(result, "shop")
+    assert path.read_bytes() == content

@@ -161,8 +161,13 @@ def test_env_without_the_override_gives_allegros_rest_base(connected: Connected)
 
 def test_env_refreshes_a_token_that_expires_within_min_ttl(fresh_connected: Connected) -> None:
     before = fresh_connected.access_token()
-    result = fresh_connected.run("env", "shop", "--format", "json", "--min-ttl", "50000")
+    # an hour later the 12-hour token has 11 hours left: less than the 11.5 asked for
+    later = time.time() + 3600
+    result = fresh_connected.run(
+        "env", "shop", "--format", "json", "--min-ttl", str(41400), clock=lambda: later
+    )
     assert result.exit_code == 0, result.stderr
+    assert "warning" not in result.stderr
     token = json.loads(result.stdout)["ALLEGRO_ACCESS_TOKEN"]
     assert token != before
     assert token == fresh_connected.access_token()
@@ -326,3 +331,15 @@ def test_a_long_token_is_printed_whole_on_one_line_even_on_a_terminal(
         assert result.stdout == long_token + "\n"
         result = connected.run("env", "shop", "-f", "json", stdout_tty=tty, env={"COLUMNS": "40"})
         assert json.loads(result.stdout)["ALLEGRO_ACCESS_TOKEN"] == long_token
+
+
+def test_a_min_ttl_longer_than_any_token_lives_is_halved_with_a_warning(
+    fresh_connected: Connected,
+) -> None:
+    before = fresh_connected.access_token()
+    result = fresh_connected.run("env", "shop", "--format", "json", "--min-ttl", "50000")
+    assert result.exit_code == 0, result.stderr
+    assert "warning: --min-ttl 50000" in result.stderr
+    # a fresh 12-hour token has more than half its life left: no refresh burnt
+    assert json.loads(result.stdout)["ALLEGRO_ACCESS_TOKEN"] == before
+    assert fresh_connected.emu.count(grant_type="refresh_token") == 0

@@ -50,7 +50,10 @@ def list_(ctx: typer.Context, json_: options.Json = False) -> None:
     """
     rt: Runtime = ctx.obj
     default = rt.store.default_name()
-    items = service.list_connections(rt.store)
+    problems: list[str] = []
+    items = service.list_connections(rt.store, problems)
+    for problem in problems:
+        render.info(rt, f"warning: {problem}")
     if json_:
         render.print_json(rt, [service.connection_view(c, t, default) for c, t in items])
         return

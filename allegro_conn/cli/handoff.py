@@ -34,8 +34,7 @@ def _complete_format(incomplete: str) -> list[str]:
 def handoff_vars(rt: Runtime, name: str, min_ttl: float) -> dict[str, str]:
     """The variables: the token (valid `min_ttl` s at least), the REST base, the name."""
     live = lifecycle.ensure_fresh(rt, service.resolve_name(rt.store, name), min_ttl)
-    warning = lifecycle.refresh_warning(live.tokens, live.connection.name, rt.clock())
-    if warning:
+    for warning in live.warnings:
         render.info(rt, warning)
     return {
         TOKEN_VAR: live.tokens.access_token,
@@ -77,11 +76,14 @@ def env(
     rt.out.write(shellquote.render(variables, fmt))
     rt.out.flush()
     if rt.out_is_tty and fmt in ("sh", "fish"):
-        load = (
-            f'eval "$(allegro-conn env {variables[CONNECTION_VAR]})"'
-            if fmt == "sh"
-            else f"allegro-conn env {variables[CONNECTION_VAR]} --format fish | source"
-        )
+        import shlex
+
+        words = ["allegro-conn"]
+        if rt.config_dir:
+            words += ["--config-dir", rt.config_dir]
+        words += ["env", variables[CONNECTION_VAR]]
+        command = shlex.join(words)
+        load = f'eval "$({command})"' if fmt == "sh" else f"{command} --format fish | source"
         render.info(rt, f"# Load these into your shell with: {load}")
 
 

@@ -29,8 +29,7 @@ def token(
     live = lifecycle.ensure_fresh(
         rt, service.resolve_name(rt.store, name), min_ttl, force=force_refresh
     )
-    warning = lifecycle.refresh_warning(live.tokens, live.connection.name, rt.clock())
-    if warning:
+    for warning in live.warnings:
         render.info(rt, warning)
     if json_:
         render.print_json(rt, lifecycle.token_document(live.tokens))
