@@ -81,3 +81,21 @@ def allegro_conn_cmd() -> list[str]:
     """The installed console script, for tests that need a real process."""
     exe = Path(sys.executable).with_name("allegro-conn")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "allegro_conn"]
+
+
+def assert_usage_error(result: Result, *needles: str) -> None:
+    """Exit 2, nothing on stdout, one `error:` line on stderr naming each needle."""
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ")
+    for needle in needles:
+        assert needle in result.stderr
+
+
+def assert_failed_naming(result: Result, path: Path) -> None:
+    """Exit 1 naming the file, with no traceback and nothing on stdout."""
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert str(path) in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "internal error" not in result.stderr
+    assert result.stdout == ""

@@ -15,7 +15,7 @@ import pytest
 from allegro_conn.models import Connection, TokenSet
 from allegro_conn.runtime import Runtime
 from allegro_conn.store import Store
-from tests.conftest import Cli, Result, allegro_conn_cmd
+from tests.conftest import Cli, Result, allegro_conn_cmd, assert_failed_naming, assert_usage_error
 from tests.fakes import DEFAULT, ScriptedPrompter
 
 SECRET = "s3cret-Client-Secret-0xC0FFEE"
@@ -70,14 +70,6 @@ def use_client(config_dir: Path, client: str, *connections: str, env: str = "san
 def assert_no_secret(result: Result, secret: str = SECRET) -> None:
     assert secret not in result.stdout
     assert secret not in result.stderr
-
-
-def assert_usage_error(result: Result, *needles: str) -> None:
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert result.stderr.startswith("error: ")
-    for needle in needles:
-        assert needle in result.stderr
 
 
 def run_real(
@@ -819,14 +811,6 @@ def test_unknown_client_is_a_usage_error(cli: Cli, args: tuple[str, ...]) -> Non
 
 
 # -- corrupt files -------------------------------------------------------------------------------
-
-
-def assert_failed_naming(result: Result, path: Path) -> None:
-    assert result.exit_code == 1, (result.stdout, result.stderr)
-    assert str(path) in result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    assert "internal error" not in result.stderr
-    assert result.stdout == ""
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 
 from allegro_conn.models import REFRESH_TOKEN_LIFETIME, Account, Connection, LastTest, TokenSet
 from allegro_conn.store import Store
-from tests.conftest import Cli, Result
+from tests.conftest import Cli, Result, assert_failed_naming, assert_usage_error
 from tests.fakes import ScriptedPrompter
 
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
@@ -93,14 +93,6 @@ def assert_no_tokens(result: Result, *names: str) -> None:
         for token in (access(name), refresh(name)):
             assert token not in result.stdout
             assert token not in result.stderr
-
-
-def assert_usage_error(result: Result, *needles: str) -> None:
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert result.stderr.startswith("error: ")
-    for needle in needles:
-        assert needle in result.stderr
 
 
 def parse_utc(text: str) -> float:
@@ -432,14 +424,6 @@ def test_default_moves_to_another_connection(cli: Cli, config_dir: Path) -> None
 
 
 # -- corrupt files -------------------------------------------------------------------------------
-
-
-def assert_failed_naming(result: Result, path: Path) -> None:
-    assert result.exit_code == 1, (result.stdout, result.stderr)
-    assert str(path) in result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    assert "internal error" not in result.stderr
-    assert result.stdout == ""
 
 
 BROKEN = {
