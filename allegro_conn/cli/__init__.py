@@ -34,6 +34,11 @@ def _silence_stdout() -> None:
         pass
 
 
+def _runtime(ctx: Any) -> Runtime:
+    """The command's Runtime, or a plain one when the failure came before the callback."""
+    return ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
+
+
 class AppGroup(TyperGroup):
     """Runs every command; typed errors and Ctrl-C end here as a line and an exit code."""
 
@@ -47,12 +52,10 @@ class AppGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            rt = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
-            report(rt, Cancelled())
+            report(_runtime(ctx), Cancelled())
             raise typer.Exit(ExitCode.CANCELLED) from None
         except AppError as exc:
-            rt = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
-            report(rt, exc)
+            report(_runtime(ctx), exc)
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
             # `allegro-conn list | head -1`: the reader left; say nothing more
@@ -64,8 +67,7 @@ class AppGroup(TyperGroup):
             # Unexpected: never a traceback (its locals could hold secrets) unless asked for.
             if os.environ.get(DEBUG_ENV):
                 raise
-            rt = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
-            print(internal_error_line(exc), file=rt.err)
+            print(internal_error_line(exc), file=_runtime(ctx).err)
             raise typer.Exit(ExitCode.FAILURE) from None
 
 
@@ -107,7 +109,7 @@ def root(
     ] = False,
 ) -> None:
     """Create and manage OAuth 2.0 connections to Allegro, and hand valid tokens to scripts."""
-    rt = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime()
+    rt = _runtime(ctx)
     if config_dir:
         rt.config_dir = config_dir
     if quiet:
