@@ -131,6 +131,8 @@ def serve_token(parsed: TokenArgs) -> int | None:
             return None
         if data.get("version") != 1 or data.get("needs_reauth"):
             return None
+        if data.get("refresh_started_at") is not None:
+            return None  # a refresher died mid-way: this access token may be dead
         access = data["access_token"]
         now = time.time()
         if float(data["expires_at"]) - now < min_ttl:

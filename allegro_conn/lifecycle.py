@@ -56,7 +56,7 @@ def _mark_needs_reauth(rt: Runtime, name: str, tokens: TokenSet, reason: str) ->
 
     The connection and its tokens stay: nothing the user stored is deleted.
     """
-    rt.store.write_tokens(name, replace(tokens, needs_reauth=reason))
+    rt.store.write_tokens(name, replace(tokens, needs_reauth=reason, refresh_started_at=None))
 
 
 def refresh_locked(
@@ -88,6 +88,9 @@ def refresh_locked(
             raise AuthNeeded(f"Connection {name!r} has no refresh token.", reauth_hint(name))
         base = rt.auth_base(conn.environment)
         with signalmask.held():
+            # If we die after sending (SIGKILL, power), the next caller must not trust this
+            # access token: Allegro may have rotated the pair and killed it.
+            store.write_tokens(name, replace(current, refresh_started_at=rt.clock()))
             try:
                 fresh = oauth.refresh(rt, client, base, current.refresh_token)
             except AuthNeeded as exc:
@@ -127,7 +130,8 @@ def ensure_fresh(
             f"({lifetime:.0f} s); using {lifetime / 2:.0f} s."
         )
         min_ttl = lifetime / 2
-    if force or tokens.expires_at - rt.clock() < min_ttl:
+    interrupted = tokens.refresh_started_at is not None  # a refresher died mid-way
+    if force or interrupted or tokens.expires_at - rt.clock() < min_ttl:
         tokens, refreshed = refresh_locked(rt, conn, client, tokens, min_ttl, force)
     else:
         refreshed = False

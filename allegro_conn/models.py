@@ -119,6 +119,9 @@ class TokenSet:
     scope: str = ""
     refresh_issued_at: float | None = None
     needs_reauth: str | None = None  # why consent is needed again; None while it works
+    # set just before a refresh request is sent, cleared by the save of its answer: found
+    # set, it means a refresher died after Allegro may have rotated (and so killed) this pair
+    refresh_started_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,6 +136,7 @@ class TokenSet:
             scope=str(data.get("scope") or ""),
             refresh_issued_at=_optional_float(data.get("refresh_issued_at")),
             needs_reauth=str(data["needs_reauth"]) if data.get("needs_reauth") else None,
+            refresh_started_at=_optional_float(data.get("refresh_started_at")),
         )
 
     @property

@@ -205,7 +205,6 @@ def test_killed_after_allegro_refreshed_leaves_the_old_pair_and_the_next_call_be
 ) -> None:
     with running(refresh_grace=grace) as allegro, StallingProxy(allegro.url) as proxy:
         old = seed(config_dir, allegro, expires_at=time.time() - 60)
-        before = token_file(config_dir).read_bytes()
         env = process_env(allegro.env, ALLEGRO_CONN_AUTH_URL=proxy.url)
 
         proc = spawn("token", "shop", env=env)
@@ -214,7 +213,10 @@ def test_killed_after_allegro_refreshed_leaves_the_old_pair_and_the_next_call_be
         proc.communicate(timeout=10)
 
         assert allegro.refreshes() == 1  # Allegro rotated the pair; the answer was lost
-        assert token_file(config_dir).read_bytes() == before  # the old pair, whole
+        document = token_document(config_dir)  # the old pair, whole, marked as in doubt
+        assert document["access_token"] == old.access_token
+        assert document["refresh_token"] == old.refresh_token
+        assert document["refresh_started_at"] is not None
         assert allegro.api_status(old.access_token) == 401
 
         after = run("token", "shop", env=process_env(allegro.env))
@@ -230,6 +232,29 @@ def test_killed_after_allegro_refreshed_leaves_the_old_pair_and_the_next_call_be
         assert after.stdout == ""
         assert "allegro-conn reauth shop" in after.stderr
         assert "needs reauth" in listed.stdout
+
+
+def test_a_valid_token_whose_refresh_died_is_not_served_as_it_is(config_dir: Path) -> None:
+    # the token still looks valid by its time, but the killed refresher's request reached
+    # Allegro, which rotated the pair and killed it: a plain `token` must not print it
+    with running() as allegro, StallingProxy(allegro.url) as proxy:
+        old = seed(config_dir, allegro)
+        env = process_env(allegro.env, ALLEGRO_CONN_AUTH_URL=proxy.url)
+        proc = spawn("token", "shop", "--force-refresh", env=env)
+        assert proxy.forwarded.wait(30), proc.communicate(timeout=30)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=10)
+        assert allegro.api_status(old.access_token) == 401
+
+        after = run("token", "shop", env=process_env(allegro.env))
+
+        assert after.returncode == 0, after.stderr
+        assert after.stdout.strip() != old.access_token
+        assert allegro.api_status(after.stdout.strip()) == 200
+        assert allegro.refreshes() == 2
+        assert "refresh_started_at" not in token_document(config_dir) or (
+            token_document(config_dir)["refresh_started_at"] is None
+        )
 
 
 def test_killed_at_random_points_the_token_file_always_parses(
@@ -252,11 +277,8 @@ def test_killed_at_random_points_the_token_file_always_parses(
         assert set(document) >= {"version", "access_token", "refresh_token", "expires_at"}
         assert stored(config_dir).refresh_token
 
-    # A kill after Allegro rotated the pair leaves a stored access token that Allegro has
-    # killed and that no offline check can spot: the first API call meets a 401, refreshes
-    # with the stored refresh token (within Allegro's 60 s grace) and saves the new pair.
-    checked = run("test", "shop", env=env)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # A kill after Allegro rotated the pair leaves an access token Allegro has killed; the
+    # mark set before the request tells the next call to refresh (within the 60 s grace).
     after = run("token", "shop", env=env)
     assert after.returncode == 0, after.stderr
     assert allegro.api_status(after.stdout.strip()) == 200
